@@ -1,0 +1,151 @@
+//! Signing: one call turns an artifact descriptor, a key and its certificate chain into a Notary envelope and the
+//! signature manifest that links it to the artifact (notation 2.x shape: `artifactType`
+//! `application/vnd.cncf.notary.signature`, empty config, one layer, `subject`).
+//!
+//! The host supplies the signing time (no clock here) and pushes the two blobs and the manifest; signing is
+//! deterministic for a given key, input and time.
+
+use crate::crypto::SigningKey;
+use crate::envelope::{self, EnvelopeFormat, Payload, SignRequest, SigningScheme};
+use crate::oci::{media_types, Descriptor, Digest, ImageManifest};
+use crate::time::Timestamp;
+use crate::x509::{self, Certificate, ChainPurpose};
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// Annotation listing the SHA-256 thumbprints of the signing chain, as notation writes it.
+pub const THUMBPRINT_ANNOTATION: &str = "io.cncf.notary.x509chain.thumbprint#S256";
+/// Annotation with the signature manifest's creation time.
+pub const CREATED_ANNOTATION: &str = "org.opencontainers.image.created";
+
+/// Why signing was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// The certificate chain is not a valid Notary signing chain at the signing time.
+    #[error("certificate chain: {0}")]
+    Chain(#[from] x509::X509Error),
+    /// The key does not belong to the leaf certificate.
+    #[error("the signing key does not match the leaf certificate")]
+    KeyCertificateMismatch,
+    /// The certificate chain is empty.
+    #[error("no certificate chain given")]
+    EmptyChain,
+    /// The expiry is not after the signing time.
+    #[error("expiry {expiry} is not after the signing time {signing_time}")]
+    ExpiryNotAfterSigning {
+        /// Signing time.
+        signing_time: Timestamp,
+        /// Requested expiry.
+        expiry: Timestamp,
+    },
+    /// The envelope could not be built.
+    #[error("envelope: {0}")]
+    Envelope(#[from] envelope::EnvelopeError),
+    /// The signature manifest could not be built.
+    #[error("signature manifest: {0}")]
+    Manifest(#[from] crate::oci::OciError),
+}
+
+/// What to sign with and how.
+#[derive(Clone, Debug)]
+pub struct SignOptions {
+    /// JWS (default, as notation) or COSE.
+    pub format: EnvelopeFormat,
+    /// The signing time (the host's clock).
+    pub signing_time: Timestamp,
+    /// Optional signature expiry.
+    pub expiry: Option<Timestamp>,
+    /// `-m key=value` pairs placed in the payload's target annotations.
+    pub user_metadata: BTreeMap<String, String>,
+    /// `io.cncf.notary.signingAgent`, e.g. `nv2/0.1.0`.
+    pub signing_agent: String,
+}
+
+/// The products of signing an OCI artifact.
+#[derive(Clone, Debug)]
+pub struct SignedArtifact {
+    /// The envelope bytes (the signature manifest's single layer).
+    pub envelope: Vec<u8>,
+    /// The envelope's descriptor.
+    pub envelope_descriptor: Descriptor,
+    /// The signature manifest bytes (push with the image-manifest media type).
+    pub manifest: Vec<u8>,
+    /// The signature manifest's descriptor.
+    pub manifest_descriptor: Descriptor,
+}
+
+/// Signs the artifact `target` (a manifest descriptor resolved by digest) and builds its signature manifest.
+pub fn sign_artifact(
+    target: &Descriptor,
+    key: &SigningKey,
+    chain: &[Certificate],
+    options: &SignOptions,
+) -> Result<SignedArtifact, SignError> {
+    let envelope = sign_payload(target, key, chain, options)?;
+    let envelope_descriptor =
+        Descriptor::new(options.format.media_type(), Digest::sha256(&envelope), envelope.len() as u64);
+    let thumbprints: Vec<String> =
+        chain.iter().map(|c| format!("\"{}\"", crate::verify::hex_string(&c.sha256_fingerprint()))).collect();
+    let mut annotations = BTreeMap::new();
+    annotations.insert(String::from(THUMBPRINT_ANNOTATION), format!("[{}]", thumbprints.join(",")));
+    annotations.insert(String::from(CREATED_ANNOTATION), options.signing_time.to_rfc3339());
+    let manifest = ImageManifest::artifact(
+        media_types::NOTARY_SIGNATURE,
+        alloc::vec![envelope_descriptor.clone()],
+        Some(subject_of(target)),
+        annotations,
+    );
+    let bytes = manifest.to_json_bytes()?;
+    let manifest_descriptor =
+        Descriptor::new(media_types::OCI_IMAGE_MANIFEST, Digest::sha256(&bytes), bytes.len() as u64)
+            .with_artifact_type(media_types::NOTARY_SIGNATURE);
+    Ok(SignedArtifact { envelope, envelope_descriptor, manifest: bytes, manifest_descriptor })
+}
+
+/// Signs a blob described by `target` (media type, digest with the key's hash, size) as a detached envelope
+/// (`<file>.jws.sig` / `<file>.cose.sig`).
+pub fn sign_blob(
+    target: &Descriptor,
+    key: &SigningKey,
+    chain: &[Certificate],
+    options: &SignOptions,
+) -> Result<Vec<u8>, SignError> {
+    sign_payload(target, key, chain, options)
+}
+
+fn subject_of(target: &Descriptor) -> Descriptor {
+    Descriptor::new(&target.media_type, target.digest.clone(), target.size)
+}
+
+fn sign_payload(
+    target: &Descriptor,
+    key: &SigningKey,
+    chain: &[Certificate],
+    options: &SignOptions,
+) -> Result<Vec<u8>, SignError> {
+    let leaf = chain.first().ok_or(SignError::EmptyChain)?;
+    if leaf.public_key()? != key.public_key() {
+        return Err(SignError::KeyCertificateMismatch);
+    }
+    x509::validate_chain(chain, ChainPurpose::CodeSigning, Some(options.signing_time))?;
+    if let Some(expiry) = options.expiry {
+        if expiry <= options.signing_time {
+            return Err(SignError::ExpiryNotAfterSigning { signing_time: options.signing_time, expiry });
+        }
+    }
+    let mut payload_target = subject_of(target);
+    payload_target.annotations = options.user_metadata.clone();
+    let payload = Payload { target_artifact: payload_target };
+    let request = SignRequest {
+        format: options.format,
+        payload,
+        signing_scheme: SigningScheme::X509,
+        signing_time: options.signing_time,
+        expiry: options.expiry,
+        signing_agent: options.signing_agent.clone(),
+    };
+    let chain_der: Vec<Vec<u8>> = chain.iter().map(|c| c.der().to_vec()).collect();
+    Ok(envelope::sign(&request, key, &chain_der)?)
+}
