@@ -523,3 +523,216 @@ fn string_list(object: &Map<String, Value>, key: &str, path: &str) -> Result<Vec
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::identity::DnError;
+    use crate::trust::level::{Action, Check, VerificationLevel, VerifyTimestamp};
+    use alloc::format;
+
+    /// A one-statement OCI document with the given statement members spliced in.
+    fn oci(statement: &str) -> Result<TrustPolicyDocument, PolicyError> {
+        TrustPolicyDocument::parse(format!(r#"{{"version":"1.0","trustPolicies":[{{{statement}}}]}}"#).as_bytes())
+    }
+
+    const BASE: &str = r#""name":"s","registryScopes":["*"],"signatureVerification":{"level":"strict"},"trustStores":["ca:e2e"],"trustedIdentities":["*"]"#;
+
+    #[test]
+    fn accepts_notations_valid_registry_scopes() {
+        for scope in [
+            "example.com/rep",
+            "example.com:8080/rep/rep2",
+            "example.com/rep/subrep/subsub",
+            "10.10.10.10:8080/rep/rep2",
+            "domain/rep",
+            "domain:1234/rep",
+            "localhost:5000/test-repo",
+            "a.b/c__d/e-f/g---h/i.j",
+        ] {
+            let document =
+                oci(&BASE.replacen(r#""registryScopes":["*"]"#, &format!(r#""registryScopes":["{scope}"]"#), 1));
+            assert!(document.is_ok(), "{scope}: {document:?}");
+        }
+        assert!(oci(BASE).is_ok());
+    }
+
+    #[test]
+    fn refuses_notations_invalid_registry_scopes() {
+        for scope in [
+            "",
+            "1:1",
+            "a,b",
+            "abcd",
+            "1111",
+            "1,2",
+            "example.com/rep:tag",
+            "example.com/rep/subrep/sub:latest",
+            "example.com",
+            "rep/rep2:latest",
+            "repository",
+            "10.10.10.10",
+            "10.10.10.10:8080/rep/rep2:latest",
+            "example.com/Upper",
+            "example.com/a..b",
+            "example.com/a_-b",
+            "example.com/a___b",
+            "example.com/-a",
+            "example.com/a/",
+            "-x.com/a",
+            "x.com:/a",
+            "example.com/rep@sha256:abc",
+        ] {
+            let members = BASE.replacen(r#""registryScopes":["*"]"#, &format!(r#""registryScopes":["{scope}"]"#), 1);
+            assert_eq!(oci(&members), Err(PolicyError::InvalidScope(scope.into())), "{scope}");
+        }
+        for scope in ["example.com/*", "*/", "example*/", "ex*test", "**"] {
+            let members = BASE.replacen(r#""registryScopes":["*"]"#, &format!(r#""registryScopes":["{scope}"]"#), 1);
+            assert_eq!(oci(&members), Err(PolicyError::PartialWildcardScope(scope.into())), "{scope}");
+        }
+        let mixed = BASE.replacen(r#"["*"]"#, r#"["*","example.com/rep"]"#, 1);
+        assert_eq!(oci(&mixed), Err(PolicyError::WildcardScopeMixed("s".into())));
+        let empty = BASE.replacen(r#"["*"]"#, "[]", 1);
+        assert_eq!(oci(&empty), Err(PolicyError::NoRegistryScopes("s".into())));
+        let missing = BASE.replacen(r#""registryScopes":["*"],"#, "", 1);
+        assert_eq!(oci(&missing), Err(PolicyError::NoRegistryScopes("s".into())));
+    }
+
+    #[test]
+    fn scopes_and_names_are_unique_across_the_document() {
+        let two = |a: &str, b: &str| {
+            TrustPolicyDocument::parse(format!(r#"{{"version":"1.0","trustPolicies":[{{{a}}},{{{b}}}]}}"#).as_bytes())
+        };
+        let second = BASE.replacen(r#""name":"s""#, r#""name":"t""#, 1);
+        assert_eq!(two(BASE, &second), Err(PolicyError::DuplicateScope("*".into())));
+        assert_eq!(two(BASE, BASE), Err(PolicyError::DuplicateName("s".into())));
+        let scoped = second.replacen(r#"["*"]"#, r#"["r.io/a"]"#, 1);
+        let document = two(BASE, &scoped).unwrap();
+        assert_eq!(document.statement_for("r.io/a").unwrap().rules.name, "t");
+        assert_eq!(document.statement_for("r.io/b").unwrap().rules.name, "s");
+        assert_eq!(document.statement_for_reference("r.io/a@sha256:00").unwrap().rules.name, "t");
+        assert_eq!(document.statement_for("r.io/a:tag"), Err(TrustError::InvalidScope("r.io/a:tag".into())));
+        assert_eq!(
+            document.statement_for_reference("r.io/a:tag"),
+            Err(TrustError::InvalidReference("r.io/a:tag".into()))
+        );
+        // Statement rules are checked for every statement before any scope rule, as notation-go does.
+        // The second statement repeats the `*` scope and has an empty identity: the identity error wins.
+        let bad_identity = second.replacen(r#""trustedIdentities":["*"]"#, r#""trustedIdentities":[""]"#, 1);
+        let error = two(BASE, &bad_identity).unwrap_err();
+        assert!(matches!(error, PolicyError::TrustedIdentities { source: IdentityError::Empty, .. }), "{error:?}");
+        let only_scoped = oci(&BASE.replacen(r#"["*"]"#, r#"["r.io/a"]"#, 1)).unwrap();
+        assert_eq!(only_scoped.statement_for("r.io/b"), Err(TrustError::NoApplicablePolicy("r.io/b".into())));
+    }
+
+    #[test]
+    fn header_rules() {
+        let parse = |text: &str| TrustPolicyDocument::parse(text.as_bytes());
+        assert_eq!(parse(r#"{"trustPolicies":[]}"#), Err(PolicyError::MissingVersion));
+        assert_eq!(
+            parse(r#"{"version":"2.0","trustPolicies":[]}"#),
+            Err(PolicyError::UnsupportedVersion("2.0".into()))
+        );
+        assert_eq!(parse(r#"{"version":"1.0"}"#), Err(PolicyError::NoStatements));
+        assert_eq!(parse(r#"{"version":"1.0","trustPolicies":null}"#), Err(PolicyError::NoStatements));
+        assert_eq!(parse(r#"{"version":"1.0","trustPolicies":[null]}"#), Err(PolicyError::MissingName));
+        assert!(matches!(parse(r#"{"version":1,"trustPolicies":[]}"#), Err(PolicyError::Malformed { .. })));
+        assert!(matches!(parse(r#"[]"#), Err(PolicyError::Malformed { .. })));
+        assert!(matches!(parse(r#"{"version":"1.0","version":"1.0"}"#), Err(PolicyError::Json(_))));
+        assert!(matches!(parse("{"), Err(PolicyError::Json(_))));
+        let huge = alloc::vec![b' '; limits::MAX_POLICY_BYTES + 1];
+        assert!(matches!(TrustPolicyDocument::parse(&huge), Err(PolicyError::Json(JsonError::TooLarge { .. }))));
+    }
+
+    #[test]
+    fn statement_rules() {
+        assert_eq!(oci(&BASE.replacen(r#""name":"s""#, r#""name":"""#, 1)), Err(PolicyError::MissingName));
+        let no_level = BASE.replacen(r#"{"level":"strict"}"#, "{}", 1);
+        assert!(matches!(
+            oci(&no_level),
+            Err(PolicyError::SignatureVerification { source: LevelError::MissingLevel, .. })
+        ));
+        let bad_ts = BASE.replacen(r#"{"level":"strict"}"#, r#"{"level":"strict","verifyTimestamp":"never"}"#, 1);
+        assert!(matches!(
+            oci(&bad_ts),
+            Err(PolicyError::SignatureVerification { source: LevelError::UnknownVerifyTimestamp(_), .. })
+        ));
+        let skip_with_trust = BASE.replacen("strict", "skip", 1);
+        assert_eq!(oci(&skip_with_trust), Err(PolicyError::SkipWithTrust("s".into())));
+        let skip = r#""name":"s","registryScopes":["*"],"signatureVerification":{"level":"skip"},"trustStores":null"#;
+        let document = oci(skip).unwrap();
+        assert!(document.statements[0].rules.is_skip());
+        assert!(document.statements[0].rules.trusted_identities.is_empty());
+        let skip_override =
+            skip.replacen(r#"{"level":"skip"}"#, r#"{"level":"skip","override":{"revocation":"log"}}"#, 1);
+        assert!(matches!(
+            oci(&skip_override),
+            Err(PolicyError::SignatureVerification { source: LevelError::SkipCustomized, .. })
+        ));
+        let no_identities = BASE.replacen(r#","trustedIdentities":["*"]"#, "", 1);
+        assert_eq!(oci(&no_identities), Err(PolicyError::MissingTrust("s".into())));
+        let bad_store = BASE.replacen("ca:e2e", "root:e2e", 1);
+        assert!(matches!(
+            oci(&bad_store),
+            Err(PolicyError::TrustStore { source: StoreRefError::UnknownKind { .. }, .. })
+        ));
+        let non_string = BASE.replacen(r#"["ca:e2e"]"#, "[1]", 1);
+        assert!(matches!(oci(&non_string), Err(PolicyError::Malformed { .. })));
+        let bad_override = BASE.replacen(r#"{"level":"strict"}"#, r#"{"level":"strict","override":{"expiry":1}}"#, 1);
+        assert!(matches!(oci(&bad_override), Err(PolicyError::Malformed { .. })));
+        let bad_dn = BASE.replacen(
+            r#""trustedIdentities":["*"]"#,
+            r#""trustedIdentities":["x509.subject: C=US, ST=WA, O=a+OU=b"]"#,
+            1,
+        );
+        assert!(matches!(
+            oci(&bad_dn),
+            Err(PolicyError::TrustedIdentities {
+                source: IdentityError::InvalidDn { source: DnError::MultiValuedRdn, .. },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn reads_a_full_statement() {
+        let members = r#""name":"s","registryScopes":["r.io/a"],"unknownKey":{"ignored":true},
+            "signatureVerification":{"level":"permissive","override":{"authenticity":"log","revocation":"skip"},"verifyTimestamp":"afterCertExpiry"},
+            "trustStores":["ca:a","tsa:t","ca:a","signingAuthority:sa"],
+            "trustedIdentities":["x509.subject: C=US, ST=WA, O=acme", "x509.subject: C=US, ST=OR, O=acme"]"#;
+        let document = oci(members).unwrap();
+        let rules = &document.statements[0].rules;
+        let sv = &rules.signature_verification;
+        assert_eq!(sv.level, VerificationLevel::Permissive);
+        assert_eq!(sv.level_name(), "custom");
+        assert_eq!(sv.verify_timestamp, VerifyTimestamp::AfterCertExpiry);
+        assert_eq!(sv.action(Check::Authenticity), Action::Log);
+        assert_eq!(sv.action(Check::Revocation), Action::Skip);
+        assert_eq!(sv.action(Check::Expiry), Action::Log);
+        assert_eq!(rules.store_names(StoreKind::Ca), ["a"]);
+        assert_eq!(rules.store_names(StoreKind::SigningAuthority), ["sa"]);
+        assert!(rules.has_store_kind(StoreKind::Tsa));
+        let leaf = [("C", "US"), ("ST", "OR"), ("O", "acme"), ("CN", "x")].map(|(k, v)| (k.into(), v.into()));
+        assert!(rules.trusted_identities.matches(&leaf));
+    }
+
+    #[test]
+    fn blob_documents() {
+        let parse = |statements: &str| {
+            BlobTrustPolicyDocument::parse(format!(r#"{{"version":"1.0","trustPolicies":[{statements}]}}"#).as_bytes())
+        };
+        let a = r#"{"name":"a","signatureVerification":{"level":"audit"},"trustStores":["ca:x"],"trustedIdentities":["*"],"globalPolicy":true}"#;
+        let b = r#"{"name":"b","signatureVerification":{"level":"skip"},"globalPolicy":true}"#;
+        let c = r#"{"name":"c","signatureVerification":{"level":"skip"},"globalPolicy":false}"#;
+        assert_eq!(parse(&format!("{a},{b}")), Err(PolicyError::MultipleGlobalPolicies));
+        let document = parse(&format!("{a},{c}")).unwrap();
+        assert_eq!(document.statement_for_blob(None).unwrap().rules.name, "a");
+        assert_eq!(document.statement_for_blob(Some("c")).unwrap().rules.name, "c");
+        let no_global = parse(c).unwrap();
+        assert_eq!(no_global.statement_for_blob(None), Err(TrustError::NoGlobalPolicy));
+        // notation does not enforce the spec's "a global blob policy must not be skip".
+        assert!(parse(b).is_ok());
+        assert!(matches!(parse(&a.replace("true", "\"yes\"")), Err(PolicyError::Malformed { .. })));
+        assert_eq!(parse(&format!("{c},{c}")), Err(PolicyError::DuplicateName("c".into())));
+    }
+}
