@@ -15,3 +15,4 @@ pub mod crypto;
 pub mod json;
 pub mod limits;
 pub mod time;
+pub mod x509;
