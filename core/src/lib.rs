@@ -16,3 +16,4 @@ pub mod json;
 pub mod limits;
 pub mod time;
 pub mod trust;
+pub mod x509;
