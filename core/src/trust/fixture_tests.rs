@@ -3,6 +3,7 @@
 //! case expects (full verification is the pipeline's job).
 
 use super::*;
+use crate::x509::{parse_certificates, TrustStoreKind};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde_json::Value;
@@ -51,26 +52,20 @@ fn check_named(step: &str) -> Check {
     Check::from_name(name).unwrap_or_else(|| panic!("unknown step {step}"))
 }
 
-/// Subject attributes of a PEM certificate as (short name, value) pairs, for identity checks.
+/// Subject attributes of a certificate file's first certificate, as the x509 module renders them for matching.
 fn subject_pairs(path: &str) -> Vec<(String, String)> {
-    use der::DecodePem;
-    let cert = x509_cert::Certificate::from_pem(read(path)).unwrap();
-    let mut pairs = Vec::new();
-    for rdn in cert.tbs_certificate.subject.0.iter() {
-        for atv in rdn.0.iter() {
-            let name = match atv.oid.to_string().as_str() {
-                "2.5.4.6" => "C",
-                "2.5.4.8" => "ST",
-                "2.5.4.7" => "L",
-                "2.5.4.10" => "O",
-                "2.5.4.11" => "OU",
-                "2.5.4.3" => "CN",
-                other => panic!("unexpected attribute {other}"),
-            };
-            pairs.push((name.to_string(), String::from_utf8(atv.value.value().to_vec()).unwrap()));
-        }
+    let certs = parse_certificates(&read(path)).unwrap();
+    certs[0].subject_attributes().unwrap()
+}
+
+/// The trust stores a case names, loaded through the store rules.
+fn case_stores(case: &Value) -> TrustStores {
+    let mut stores = TrustStores::new();
+    for (store, files) in case["trust"]["stores"].as_object().unwrap() {
+        let contents: Vec<Vec<u8>> = files.as_array().unwrap().iter().map(|f| read(f.as_str().unwrap())).collect();
+        stores.load_store(StoreRef::parse(store).unwrap(), contents).unwrap();
     }
-    pairs
+    stores
 }
 
 #[test]
@@ -142,6 +137,20 @@ fn check_selection(id: &str, case: &Value, document: &TrustPolicyDocument) {
                 let leaf = subject_pairs(case["trust"]["stores"]["ca:e2e"][0].as_str().unwrap());
                 assert!(!rules.trusted_identities.matches(&leaf), "{id}: identity must not match");
             }
+        }
+        if !rules.is_skip() {
+            // The case's stores load under notation's rules, and authenticity (a byte-equal certificate in a named
+            // ca store) holds exactly when the case trusts the certificate that signed e2e-valid-signature.
+            let stores = case_stores(case);
+            let signer = parse_certificates(&read("certs/notation-e2e/localkeys/e2e.crt")).unwrap();
+            let chain: Vec<&[u8]> = signer.iter().map(|c| c.der()).collect();
+            let trusted_file = case["trust"]["stores"]["ca:e2e"][0].as_str().unwrap();
+            let names = rules.store_names(TrustStoreKind::Ca);
+            assert_eq!(
+                stores.contains_any(TrustStoreKind::Ca, names, &chain),
+                trusted_file.ends_with("/e2e.crt"),
+                "{id}: authenticity"
+            );
         }
         if case["expect"] == "valid" && !rules.is_skip() {
             // Every store the case trusts is named by the selected statement, and the leaf satisfies its identities.
@@ -232,7 +241,56 @@ fn blob_documents_select_by_name_then_global() {
     assert_eq!(document.statement_for_blob(Some("  ")), Err(TrustError::EmptyPolicyName));
     let e2e = BlobTrustPolicyDocument::parse(&read("trustpolicies/blob/trustpolicy.blob.json")).unwrap();
     let timestamped = e2e.statement_for_blob(Some("test-blob-with-timestamping")).unwrap();
-    assert!(timestamped.rules.has_store_kind(StoreKind::Tsa));
-    assert_eq!(timestamped.rules.store_names(StoreKind::Ca), ["e2e"]);
+    assert!(timestamped.rules.has_store_kind(TrustStoreKind::Tsa));
+    assert_eq!(timestamped.rules.store_names(TrustStoreKind::Ca), ["e2e"]);
     assert_eq!(e2e.statement_for_blob(None).unwrap().rules.name, "test-blob-global-statement");
+}
+
+#[test]
+fn stores_apply_notations_rules_and_match_byte_equal_certificates() {
+    let e2e = read("certs/notation-e2e/localkeys/e2e.crt");
+    let new_e2e = read("certs/notation-e2e/localkeys/new_e2e.crt");
+    let mut stores = TrustStores::new();
+    // A self-signed leaf may sit in a ca store; the same certificate twice is kept once.
+    stores.load_store(StoreRef::parse("ca:e2e").unwrap(), [&e2e, &e2e]).unwrap();
+    stores.load_store(StoreRef::parse("ca:e2e-new").unwrap(), [&new_e2e]).unwrap();
+    assert_eq!(stores.certificates(&StoreRef::parse("ca:e2e").unwrap()).unwrap().len(), 1);
+    // A tsa store only takes self-signed root CA certificates; a self-signed leaf is refused.
+    let refused = stores.load_store(StoreRef::parse("tsa:e2e").unwrap(), [&e2e]);
+    assert!(matches!(refused, Err(StoreError::Certificate { .. })), "{refused:?}");
+    stores
+        .load_store(StoreRef::parse("tsa:roots").unwrap(), [read("certs/notation-e2e/timestamp/globalsignTSARoot.cer")])
+        .unwrap();
+
+    let signer = parse_certificates(&e2e).unwrap();
+    let chain: Vec<&[u8]> = signer.iter().map(|c| c.der()).collect();
+    assert!(stores.contains_any(TrustStoreKind::Ca, ["e2e"], &chain));
+    assert!(stores.contains_any(TrustStoreKind::Ca, ["e2e-new", "e2e"], &chain));
+    assert!(!stores.contains_any(TrustStoreKind::Ca, ["e2e-new"], &chain));
+    assert!(!stores.contains_any(TrustStoreKind::SigningAuthority, ["e2e"], &chain));
+    assert!(!stores.contains_any(TrustStoreKind::Tsa, ["roots", "e2e"], &chain));
+    assert!(!stores.contains_any(TrustStoreKind::Ca, ["unknown"], &chain));
+    assert_eq!(stores.certificates_of(TrustStoreKind::Ca, ["e2e", "e2e-new", "e2e"]).len(), 2);
+    // A re-encoded (tampered) copy is not byte-equal.
+    let mut tampered = chain[0].to_vec();
+    if let Some(last) = tampered.last_mut() {
+        *last ^= 1;
+    }
+    assert!(!stores.contains_any(TrustStoreKind::Ca, ["e2e"], [tampered]));
+}
+
+#[test]
+fn leaf_subjects_from_the_x509_module_match_fixture_identities() {
+    let e2e = subject_pairs("certs/notation-e2e/localkeys/e2e.crt");
+    let valid = TrustPolicyDocument::parse(&read("trustpolicies/valid_trusted_identity_trustpolicy.json")).unwrap();
+    let invalid = TrustPolicyDocument::parse(&read("trustpolicies/invalid_trusted_identity_trustpolicy.json")).unwrap();
+    let pick =
+        |d: &TrustPolicyDocument| d.statement_for("localhost:5000/e2e").unwrap().rules.trusted_identities.clone();
+    assert!(pick(&valid).matches(&e2e));
+    assert_eq!(pick(&invalid).check(&e2e), Err(IdentityMismatch::NoMatch));
+    // expired_e2e.crt has O, ST and C only: it satisfies an identity naming just those.
+    let expired = subject_pairs("certs/notation-e2e/localkeys/expired_e2e.crt");
+    let ids = TrustedIdentities::parse(&["x509.subject: C=AU, S=Some-State, O=Internet Widgits Pty Ltd"]).unwrap();
+    assert!(ids.matches(&expired));
+    assert!(!ids.matches(&e2e));
 }

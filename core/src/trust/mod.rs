@@ -19,7 +19,7 @@ pub use policy::{
     BlobTrustPolicyDocument, BlobTrustPolicyStatement, PolicyError, StatementRules, TrustPolicyDocument,
     TrustPolicyStatement,
 };
-pub use store::{StoreError, StoreKind, StoreRef, StoreRefError, TrustStores};
+pub use store::{StoreError, StoreRef, StoreRefError, TrustStores};
 
 use alloc::string::String;
 

@@ -11,10 +11,11 @@ use serde_json::{Map, Value};
 
 use super::identity::{IdentityError, TrustedIdentities};
 use super::level::{LevelError, SignatureVerification};
-use super::store::{StoreKind, StoreRef, StoreRefError};
+use super::store::{StoreRef, StoreRefError};
 use super::{TrustError, MAX_LIST_ENTRIES, MAX_STATEMENTS};
 use crate::json::{self, JsonError};
 use crate::limits;
+use crate::x509::TrustStoreKind;
 
 /// The only policy document version notation supports.
 pub const SUPPORTED_VERSION: &str = "1.0";
@@ -123,7 +124,7 @@ pub struct StatementRules {
 
 impl StatementRules {
     /// The names of the listed stores of `kind`, in order, each once.
-    pub fn store_names(&self, kind: StoreKind) -> Vec<&str> {
+    pub fn store_names(&self, kind: TrustStoreKind) -> Vec<&str> {
         let mut names: Vec<&str> = Vec::new();
         for store in self.trust_stores.iter().filter(|store| store.kind == kind) {
             if !names.contains(&store.name.as_str()) {
@@ -134,7 +135,7 @@ impl StatementRules {
     }
 
     /// Whether any store of `kind` is listed (a `tsa` store turns timestamp verification on).
-    pub fn has_store_kind(&self, kind: StoreKind) -> bool {
+    pub fn has_store_kind(&self, kind: TrustStoreKind) -> bool {
         self.trust_stores.iter().any(|store| store.kind == kind)
     }
 
@@ -709,9 +710,9 @@ mod tests {
         assert_eq!(sv.action(Check::Authenticity), Action::Log);
         assert_eq!(sv.action(Check::Revocation), Action::Skip);
         assert_eq!(sv.action(Check::Expiry), Action::Log);
-        assert_eq!(rules.store_names(StoreKind::Ca), ["a"]);
-        assert_eq!(rules.store_names(StoreKind::SigningAuthority), ["sa"]);
-        assert!(rules.has_store_kind(StoreKind::Tsa));
+        assert_eq!(rules.store_names(TrustStoreKind::Ca), ["a"]);
+        assert_eq!(rules.store_names(TrustStoreKind::SigningAuthority), ["sa"]);
+        assert!(rules.has_store_kind(TrustStoreKind::Tsa));
         let leaf = [("C", "US"), ("ST", "OR"), ("O", "acme"), ("CN", "x")].map(|(k, v)| (k.into(), v.into()));
         assert!(rules.trusted_identities.matches(&leaf));
     }

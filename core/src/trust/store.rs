@@ -1,46 +1,23 @@
 //! Named trust stores handed in by hosts, and the authenticity test notation applies to them.
 //!
-//! Hosts read `truststore/x509/{ca,signingAuthority,tsa}/<name>/` (or any other source) and hand the certificates
-//! in as DER; the core never touches a disk. notation's authenticity check is deliberately simple: some
-//! certificate of the envelope's chain must be byte-equal to some certificate of a store the statement names, of
-//! the store type matching the signing scheme. There is no path building here; the chain was validated already.
+//! Hosts read `truststore/x509/{ca,signingAuthority,tsa}/<name>/` (or any other source) and hand each store's file
+//! contents in; the core never touches a disk. Loading applies notation-go's store rules (every certificate passes
+//! [`check_trust_store_certificate`] for the store's kind; an empty store is an error). notation's authenticity
+//! check is deliberately simple: some certificate of the envelope's chain must be byte-equal to some certificate
+//! of a store the statement names, of the store kind matching the signing scheme. There is no path building here;
+//! the chain was validated already.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cmp::Ordering;
 use core::fmt;
 
 use super::{MAX_STORES, MAX_STORE_CERTIFICATES};
+use crate::x509::{check_trust_store_certificate, parse_certificates, Certificate, TrustStoreKind, X509Error};
 
-/// The three kinds of named stores (`x509/ca`, `x509/signingAuthority`, `x509/tsa`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum StoreKind {
-    /// Roots for `notary.x509` signatures.
-    Ca,
-    /// Roots for `notary.x509.signingAuthority` signatures.
-    SigningAuthority,
-    /// Roots for RFC 3161 timestamp authorities.
-    Tsa,
-}
-
-impl StoreKind {
-    /// Every kind, in the order notation lists them.
-    pub const ALL: [StoreKind; 3] = [Self::Ca, Self::SigningAuthority, Self::Tsa];
-
-    /// The type name used in policies and as the directory name (case-sensitive).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Ca => "ca",
-            Self::SigningAuthority => "signingAuthority",
-            Self::Tsa => "tsa",
-        }
-    }
-
-    /// Reads a store type name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.name() == name)
-    }
-}
+/// Every store kind, in the order notation lists them.
+const KINDS: [TrustStoreKind; 3] = [TrustStoreKind::Ca, TrustStoreKind::SigningAuthority, TrustStoreKind::Tsa];
 
 /// Why a `trustStores` entry was refused; each variant is one of notation's rules.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -67,19 +44,21 @@ pub enum StoreRefError {
 }
 
 /// A reference to one named store, `"<type>:<name>"` in a policy.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct StoreRef {
     /// The store's kind.
-    pub kind: StoreKind,
+    pub kind: TrustStoreKind,
     /// The store's name (also its directory name).
     pub name: String,
 }
 
 impl StoreRef {
-    /// Parses `"<type>:<name>"`, splitting at the first `:` as notation does.
+    /// Parses `"<type>:<name>"`, splitting at the first `:` as notation does (type names are case-sensitive).
     pub fn parse(value: &str) -> Result<Self, StoreRefError> {
         let (kind, name) = value.split_once(':').ok_or_else(|| StoreRefError::MissingSeparator(String::from(value)))?;
-        let kind = StoreKind::from_name(kind)
+        let kind = KINDS
+            .into_iter()
+            .find(|k| k.name() == kind)
             .ok_or_else(|| StoreRefError::UnknownKind { value: String::from(value), kind: String::from(kind) })?;
         if !is_valid_store_name(name) {
             return Err(StoreRefError::InvalidName { value: String::from(value), name: String::from(name) });
@@ -88,8 +67,28 @@ impl StoreRef {
     }
 
     /// A reference to `name` of `kind`, checking the name rule.
-    pub fn new(kind: StoreKind, name: &str) -> Result<Self, StoreRefError> {
-        Self::parse(&alloc::format!("{}:{name}", kind.name()))
+    pub fn new(kind: TrustStoreKind, name: &str) -> Result<Self, StoreRefError> {
+        if !is_valid_store_name(name) {
+            let value = alloc::format!("{}:{name}", kind.name());
+            return Err(StoreRefError::InvalidName { value, name: String::from(name) });
+        }
+        Ok(Self { kind, name: String::from(name) })
+    }
+
+    fn sort_key(&self) -> (usize, &str) {
+        (KINDS.iter().position(|k| *k == self.kind).unwrap_or(KINDS.len()), self.name.as_str())
+    }
+}
+
+impl Ord for StoreRef {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.sort_key().cmp(&other.sort_key())
+    }
+}
+
+impl PartialOrd for StoreRef {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -113,15 +112,23 @@ pub enum StoreError {
     /// More certificates in one store than [`MAX_STORE_CERTIFICATES`].
     #[error("trust store {0} holds more than {MAX_STORE_CERTIFICATES} certificates")]
     TooManyCertificates(String),
-    /// A certificate larger than `limits::MAX_CERTIFICATE_BYTES`.
-    #[error("a certificate in trust store {0} exceeds the size limit")]
-    CertificateTooLarge(String),
+    /// A file is not PEM/DER certificates, or a certificate breaks the rules for the store's kind.
+    #[error("trust store {store}: {source}")]
+    Certificate {
+        /// The store, as `type:name`.
+        store: String,
+        /// What is wrong.
+        source: X509Error,
+    },
+    /// The store holds no certificate (notation refuses an empty named store).
+    #[error("no x509 certificates were found in trust store {0}")]
+    Empty(String),
 }
 
-/// The named stores a host has loaded: `(kind, name)` to the DER certificates it holds.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The named stores a host has loaded: `(kind, name)` to the certificates they hold.
+#[derive(Clone, Debug, Default)]
 pub struct TrustStores {
-    stores: BTreeMap<StoreRef, Vec<Vec<u8>>>,
+    stores: BTreeMap<StoreRef, Vec<Certificate>>,
 }
 
 impl TrustStores {
@@ -130,56 +137,76 @@ impl TrustStores {
         Self::default()
     }
 
-    /// Adds DER certificates to the named store (creating it); an identical certificate is kept once.
-    pub fn add<I, B>(&mut self, store: StoreRef, certificates_der: I) -> Result<(), StoreError>
+    /// Loads one named store from the contents of its files (PEM or DER, several certificates per file allowed),
+    /// applying notation-go's rules; nothing is added when any file or certificate is refused.
+    pub fn load_store<I, B>(&mut self, store: StoreRef, files: I) -> Result<(), StoreError>
     where
         I: IntoIterator<Item = B>,
-        B: Into<Vec<u8>>,
+        B: AsRef<[u8]>,
+    {
+        let mut certificates = Vec::new();
+        for file in files {
+            let parsed = parse_certificates(file.as_ref())
+                .map_err(|source| StoreError::Certificate { store: alloc::format!("{store}"), source })?;
+            certificates.extend(parsed);
+            if certificates.len() > MAX_STORE_CERTIFICATES {
+                return Err(StoreError::TooManyCertificates(alloc::format!("{store}")));
+            }
+        }
+        self.add(store, certificates)
+    }
+
+    /// Adds parsed certificates to the named store (creating it), checking each against the rules for the store's
+    /// kind; a byte-identical certificate is kept once. A store must end up with at least one certificate.
+    pub fn add<I>(&mut self, store: StoreRef, certificates: I) -> Result<(), StoreError>
+    where
+        I: IntoIterator<Item = Certificate>,
     {
         if !self.stores.contains_key(&store) && self.stores.len() >= MAX_STORES {
             return Err(StoreError::TooManyStores);
         }
         let label = alloc::format!("{store}");
-        let entry = self.stores.entry(store).or_default();
-        for der in certificates_der {
-            let der = der.into();
-            if der.len() > crate::limits::MAX_CERTIFICATE_BYTES {
-                return Err(StoreError::CertificateTooLarge(label));
-            }
-            if entry.contains(&der) {
+        let mut held = self.stores.get(&store).cloned().unwrap_or_default();
+        for certificate in certificates {
+            check_trust_store_certificate(&certificate, store.kind)
+                .map_err(|source| StoreError::Certificate { store: label.clone(), source })?;
+            if held.contains(&certificate) {
                 continue;
             }
-            if entry.len() >= MAX_STORE_CERTIFICATES {
+            if held.len() >= MAX_STORE_CERTIFICATES {
                 return Err(StoreError::TooManyCertificates(label));
             }
-            entry.push(der);
+            held.push(certificate);
         }
+        if held.is_empty() {
+            return Err(StoreError::Empty(label));
+        }
+        self.stores.insert(store, held);
         Ok(())
     }
 
     /// The certificates of one named store, if the host loaded it.
-    pub fn certificates(&self, store: &StoreRef) -> Option<&[Vec<u8>]> {
+    pub fn certificates(&self, store: &StoreRef) -> Option<&[Certificate]> {
         self.stores.get(store).map(Vec::as_slice)
     }
 
-    /// Every certificate in the stores of `kind` whose names are listed (duplicate names count once, unknown names
-    /// contribute nothing).
-    pub fn certificates_of<'a, N, S>(&'a self, kind: StoreKind, names: N) -> Vec<&'a [u8]>
+    /// Every certificate in the stores of `kind` whose names are listed (duplicate names count once, names the host
+    /// did not load contribute nothing).
+    pub fn certificates_of<N, S>(&self, kind: TrustStoreKind, names: N) -> Vec<&Certificate>
     where
         N: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
         let mut seen: Vec<String> = Vec::new();
-        let mut out: Vec<&'a [u8]> = Vec::new();
+        let mut out: Vec<&Certificate> = Vec::new();
         for name in names {
             let name = name.as_ref();
             if seen.iter().any(|s| s == name) {
                 continue;
             }
             seen.push(String::from(name));
-            let key = StoreRef { kind, name: String::from(name) };
-            if let Some(certs) = self.stores.get(&key) {
-                out.extend(certs.iter().map(Vec::as_slice));
+            if let Some(certs) = self.stores.get(&StoreRef { kind, name: String::from(name) }) {
+                out.extend(certs.iter());
             }
         }
         out
@@ -187,7 +214,7 @@ impl TrustStores {
 
     /// notation's authenticity test: some certificate of `chain_der` is byte-equal to some certificate in the
     /// stores of `kind` named in `names`.
-    pub fn contains_any<N, S, C, B>(&self, kind: StoreKind, names: N, chain_der: C) -> bool
+    pub fn contains_any<N, S, C, B>(&self, kind: TrustStoreKind, names: N, chain_der: C) -> bool
     where
         N: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -195,10 +222,7 @@ impl TrustStores {
         B: AsRef<[u8]>,
     {
         let trusted = self.certificates_of(kind, names);
-        if trusted.is_empty() {
-            return false;
-        }
-        chain_der.into_iter().any(|cert| trusted.iter().any(|t| *t == cert.as_ref()))
+        chain_der.into_iter().any(|cert| trusted.iter().any(|t| t.der() == cert.as_ref()))
     }
 }
 
@@ -206,12 +230,11 @@ impl TrustStores {
 mod tests {
     use super::*;
     use alloc::string::ToString;
-    use alloc::vec;
 
     #[test]
     fn parses_store_references_like_notation() {
-        assert_eq!(StoreRef::parse("ca:e2e").unwrap(), StoreRef { kind: StoreKind::Ca, name: "e2e".into() });
-        assert_eq!(StoreRef::parse("signingAuthority:a_b.c-1").unwrap().kind, StoreKind::SigningAuthority);
+        assert_eq!(StoreRef::parse("ca:e2e").unwrap(), StoreRef { kind: TrustStoreKind::Ca, name: "e2e".into() });
+        assert_eq!(StoreRef::parse("signingAuthority:a_b.c-1").unwrap().kind, TrustStoreKind::SigningAuthority);
         assert_eq!(StoreRef::parse("tsa:x").unwrap().to_string(), "tsa:x");
         assert!(matches!(StoreRef::parse("*"), Err(StoreRefError::MissingSeparator(_))));
         assert!(matches!(StoreRef::parse("ca"), Err(StoreRefError::MissingSeparator(_))));
@@ -221,35 +244,25 @@ mod tests {
         assert!(matches!(StoreRef::parse("ca:a/b"), Err(StoreRefError::InvalidName { .. })));
         assert!(matches!(StoreRef::parse("CA:x"), Err(StoreRefError::UnknownKind { .. })));
         assert!(matches!(StoreRef::parse("signingauthority:x"), Err(StoreRefError::UnknownKind { .. })));
+        assert!(StoreRef::new(TrustStoreKind::Tsa, "bad name").is_err());
+        assert_eq!(StoreRef::new(TrustStoreKind::Tsa, "ok").unwrap(), StoreRef::parse("tsa:ok").unwrap());
     }
 
     #[test]
-    fn authenticity_is_a_byte_equal_certificate_in_a_named_store_of_the_kind() {
-        let mut stores = TrustStores::new();
-        stores.add(StoreRef::parse("ca:e2e").unwrap(), [vec![1u8, 2, 3], vec![4, 5]]).unwrap();
-        stores.add(StoreRef::parse("ca:other").unwrap(), [vec![9u8]]).unwrap();
-        stores.add(StoreRef::parse("tsa:e2e").unwrap(), [vec![7u8]]).unwrap();
-        let chain: [&[u8]; 2] = [&[0, 0], &[4, 5]];
-        assert!(stores.contains_any(StoreKind::Ca, ["e2e"], chain));
-        assert!(stores.contains_any(StoreKind::Ca, ["e2e", "e2e"], chain));
-        assert!(!stores.contains_any(StoreKind::Ca, ["other"], chain));
-        assert!(!stores.contains_any(StoreKind::SigningAuthority, ["e2e"], chain));
-        assert!(!stores.contains_any(StoreKind::Tsa, ["e2e"], chain));
-        assert!(!stores.contains_any(StoreKind::Ca, ["missing"], chain));
-        assert!(!stores.contains_any(StoreKind::Ca, ["e2e"], [[4u8]]));
-        assert_eq!(stores.certificates_of(StoreKind::Ca, ["e2e", "other", "e2e"]).len(), 3);
+    fn store_references_order_by_kind_then_name() {
+        let mut refs = ["tsa:a", "ca:b", "signingAuthority:a", "ca:a"].map(|r| StoreRef::parse(r).unwrap());
+        refs.sort();
+        let names: Vec<String> = refs.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["ca:a", "ca:b", "signingAuthority:a", "tsa:a"]);
     }
 
     #[test]
-    fn bounds_and_deduplication() {
+    fn refuses_garbage_and_empty_stores() {
         let mut stores = TrustStores::new();
-        let key = StoreRef::new(StoreKind::Ca, "x").unwrap();
-        stores.add(key.clone(), [vec![1u8], vec![1u8]]).unwrap();
-        assert_eq!(stores.certificates(&key).unwrap().len(), 1);
-        let huge = vec![0u8; crate::limits::MAX_CERTIFICATE_BYTES + 1];
-        assert!(matches!(stores.add(key.clone(), [huge]), Err(StoreError::CertificateTooLarge(_))));
-        let many = (0..=MAX_STORE_CERTIFICATES).map(|i| (i as u32).to_be_bytes().to_vec());
-        assert!(matches!(stores.add(key, many), Err(StoreError::TooManyCertificates(_))));
-        assert!(StoreRef::new(StoreKind::Tsa, "bad name").is_err());
+        let key = StoreRef::parse("ca:x").unwrap();
+        assert!(matches!(stores.load_store(key.clone(), [b"not a certificate"]), Err(StoreError::Certificate { .. })));
+        assert_eq!(stores.load_store(key.clone(), [] as [&[u8]; 0]), Err(StoreError::Empty("ca:x".into())));
+        assert!(stores.certificates(&key).is_none());
+        assert!(!stores.contains_any(TrustStoreKind::Ca, ["x"], [b"anything"]));
     }
 }
