@@ -64,7 +64,7 @@ pub enum PolicyError {
         source: LevelError,
     },
     /// A `skip` statement lists trust stores or trusted identities.
-    #[error("trust policy statement {0:?} is set to skip signature verification but configured with trust stores and/or trusted identities")]
+    #[error("trust policy statement {0:?} is set to skip but lists trust stores and/or trusted identities")]
     SkipWithTrust(String),
     /// A non-`skip` statement lacks trust stores or trusted identities.
     #[error(
@@ -88,10 +88,10 @@ pub enum PolicyError {
         source: IdentityError,
     },
     /// An OCI statement has no registry scopes.
-    #[error("trust policy statement {0:?} has zero registry scopes, it must specify registry scopes with at least one value")]
+    #[error("trust policy statement {0:?} has zero registry scopes, it must specify at least one")]
     NoRegistryScopes(String),
     /// `*` is combined with other scopes in one statement.
-    #[error("trust policy statement {0:?} uses wildcard registry scope '*', a wildcard scope cannot be used in conjunction with other scope values")]
+    #[error("trust policy statement {0:?} combines the wildcard registry scope '*' with other scopes")]
     WildcardScopeMixed(String),
     /// A scope contains `*` without being exactly `*`.
     #[error("registry scope {0:?} with wild card(s) is not valid, it must be a fully qualified repository")]
@@ -102,7 +102,7 @@ pub enum PolicyError {
     )]
     InvalidScope(String),
     /// A scope (including `*`) appears more than once in the document.
-    #[error("registry scope {0:?} is present in multiple trust policy statements, one registry scope value can only be associated with one statement")]
+    #[error("registry scope {0:?} appears more than once; a scope can only belong to one statement")]
     DuplicateScope(String),
     /// More than one blob statement has `globalPolicy: true`.
     #[error("multiple blob trust policy statements have globalPolicy set to true, only one may be the global policy")]
@@ -537,7 +537,10 @@ mod tests {
         TrustPolicyDocument::parse(format!(r#"{{"version":"1.0","trustPolicies":[{{{statement}}}]}}"#).as_bytes())
     }
 
-    const BASE: &str = r#""name":"s","registryScopes":["*"],"signatureVerification":{"level":"strict"},"trustStores":["ca:e2e"],"trustedIdentities":["*"]"#;
+    const BASE: &str = concat!(
+        r#""name":"s","registryScopes":["*"],"signatureVerification":{"level":"strict"},"#,
+        r#""trustStores":["ca:e2e"],"trustedIdentities":["*"]"#
+    );
 
     #[test]
     fn accepts_notations_valid_registry_scopes() {
@@ -698,7 +701,8 @@ mod tests {
     #[test]
     fn reads_a_full_statement() {
         let members = r#""name":"s","registryScopes":["r.io/a"],"unknownKey":{"ignored":true},
-            "signatureVerification":{"level":"permissive","override":{"authenticity":"log","revocation":"skip"},"verifyTimestamp":"afterCertExpiry"},
+            "signatureVerification":{"level":"permissive","verifyTimestamp":"afterCertExpiry",
+                "override":{"authenticity":"log","revocation":"skip"}},
             "trustStores":["ca:a","tsa:t","ca:a","signingAuthority:sa"],
             "trustedIdentities":["x509.subject: C=US, ST=WA, O=acme", "x509.subject: C=US, ST=OR, O=acme"]"#;
         let document = oci(members).unwrap();
@@ -722,7 +726,10 @@ mod tests {
         let parse = |statements: &str| {
             BlobTrustPolicyDocument::parse(format!(r#"{{"version":"1.0","trustPolicies":[{statements}]}}"#).as_bytes())
         };
-        let a = r#"{"name":"a","signatureVerification":{"level":"audit"},"trustStores":["ca:x"],"trustedIdentities":["*"],"globalPolicy":true}"#;
+        let a = concat!(
+            r#"{"name":"a","signatureVerification":{"level":"audit"},"#,
+            r#""trustStores":["ca:x"],"trustedIdentities":["*"],"globalPolicy":true}"#
+        );
         let b = r#"{"name":"b","signatureVerification":{"level":"skip"},"globalPolicy":true}"#;
         let c = r#"{"name":"c","signatureVerification":{"level":"skip"},"globalPolicy":false}"#;
         assert_eq!(parse(&format!("{a},{b}")), Err(PolicyError::MultipleGlobalPolicies));
@@ -735,5 +742,64 @@ mod tests {
         assert!(parse(b).is_ok());
         assert!(matches!(parse(&a.replace("true", "\"yes\"")), Err(PolicyError::Malformed { .. })));
         assert_eq!(parse(&format!("{c},{c}")), Err(PolicyError::DuplicateName("c".into())));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use alloc::vec;
+    use proptest::prelude::*;
+
+    /// Statement members drawn from valid and invalid pieces, so every rule is reached.
+    fn member() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            Just(r#""name":"a""#),
+            Just(r#""name":"""#),
+            Just(r#""registryScopes":["*"]"#),
+            Just(r#""registryScopes":["r.io/a","r.io/b"]"#),
+            Just(r#""registryScopes":["r.io/*"]"#),
+            Just(r#""signatureVerification":{"level":"strict"}"#),
+            Just(r#""signatureVerification":{"level":"skip"}"#),
+            Just(r#""signatureVerification":{"level":"audit","override":{"revocation":"skip"}}"#),
+            Just(r#""trustStores":["ca:a","tsa:t"]"#),
+            Just(r#""trustStores":["x"]"#),
+            Just(r#""trustedIdentities":["*"]"#),
+            Just(r#""trustedIdentities":["x509.subject: C=US, ST=WA, O=a"]"#),
+            Just(r#""trustedIdentities":["x509.subject: C=US,ST=WA,O=a\\, b", "x509.subject:C=US,ST=WA,O=a"]"#),
+            Just(r#""globalPolicy":true"#),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn documents_never_panic_and_selection_is_consistent(
+            statements in proptest::collection::vec(proptest::collection::btree_set(member(), 3..10), 1..3),
+        ) {
+            let body: Vec<String> = statements
+                .iter()
+                .map(|members| alloc::format!("{{{}}}", members.iter().copied().collect::<Vec<_>>().join(",")))
+                .collect();
+            let text = alloc::format!(r#"{{"version":"1.0","trustPolicies":[{}]}}"#, body.join(","));
+            // Duplicate keys inside one statement are refused by the strict JSON reader; anything else is judged by
+            // the rules. Either way no panic, and a loaded document always selects consistently.
+            if let Ok(document) = TrustPolicyDocument::parse(text.as_bytes()) {
+                match document.statement_for("r.io/a") {
+                    Ok(statement) => prop_assert!(
+                        statement.is_global() || statement.registry_scopes.iter().any(|s| s == "r.io/a")
+                    ),
+                    Err(error) => prop_assert_eq!(error, TrustError::NoApplicablePolicy("r.io/a".into())),
+                }
+            }
+            if let Ok(document) = BlobTrustPolicyDocument::parse(text.as_bytes()) {
+                prop_assert!(document.statements.iter().filter(|s| s.global_policy).count() <= 1);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = TrustPolicyDocument::parse(&bytes);
+            let _ = BlobTrustPolicyDocument::parse(&bytes);
+        }
     }
 }
