@@ -748,7 +748,6 @@ mod tests {
 #[cfg(test)]
 mod proptests {
     use super::*;
-    use alloc::vec;
     use proptest::prelude::*;
 
     /// One statement: each member usually present, mostly with valid values, sometimes with invalid ones, so that
