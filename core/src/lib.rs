@@ -15,3 +15,5 @@ pub mod crypto;
 pub mod json;
 pub mod limits;
 pub mod time;
+pub mod trust;
+pub mod x509;
