@@ -4,8 +4,8 @@
 //! Unknown members (of the payload and of the descriptor) are ignored, as notation ignores them: they are still
 //! covered by the signature, and only `mediaType`, `digest`, `size` and `annotations` decide anything.
 
+use super::json_text::parse_object;
 use super::EnvelopeError;
-use crate::json;
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -16,6 +16,8 @@ pub const PAYLOAD_MEDIA_TYPE: &str = "application/vnd.cncf.notary.payload.v1+jso
 
 /// Deepest JSON nesting accepted in a payload (the descriptor needs 3 levels).
 const MAX_PAYLOAD_DEPTH: usize = 16;
+/// Most JSON separators accepted in a payload: room for thousands of annotations, not for a hostile flat array.
+const MAX_PAYLOAD_SEPARATORS: usize = 65_536;
 
 /// The descriptor of the signed artifact.
 ///
@@ -43,7 +45,7 @@ impl Payload {
     /// Reads payload bytes strictly (duplicate keys refused, size and depth bounded).
     pub fn from_json(bytes: &[u8]) -> Result<Self, EnvelopeError> {
         let invalid = |what: &str| EnvelopeError::InvalidPayload { what: String::from(what) };
-        let top = json::parse_strict_object(bytes, crate::limits::MAX_ENVELOPE_BYTES, MAX_PAYLOAD_DEPTH)
+        let top = parse_object(bytes, MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_SEPARATORS, "payload")
             .map_err(|e| EnvelopeError::InvalidPayload { what: e.to_string() })?;
         let target = match top.get("targetArtifact") {
             Some(Value::Object(target)) => target,
@@ -93,6 +95,7 @@ impl Payload {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
 
     #[test]
     fn round_trips_and_ignores_unknown_members() {
@@ -117,6 +120,7 @@ mod tests {
             br#"{"targetArtifact":[]}"#,
             br#"{}"#,
             b"not json",
+            format!("{{\"targetArtifact\":{{\"x\":[{}0]}}}}", "0,".repeat(70_000)).as_bytes(),
         ] {
             assert!(matches!(Payload::from_json(bad), Err(EnvelopeError::InvalidPayload { .. })), "{bad:?}");
         }

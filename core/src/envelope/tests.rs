@@ -683,6 +683,22 @@ fn jws_base64_must_be_unpadded_url_safe() {
         ParsedEnvelope::parse(EnvelopeFormat::Jws, &standard_alphabet),
         Err(EnvelopeError::BadBase64 { .. })
     ));
+    // Non-zero trailing bits (a second spelling of the same bytes) are refused too.
+    let signature_text =
+        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["signature"].as_str().unwrap().to_owned();
+    assert_ne!(signature_text.len() % 4, 0, "an ES256 signature (64 bytes) leaves trailing bits");
+    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let last = alphabet.find(signature_text.chars().last().unwrap()).unwrap();
+    let respelled = format!("{}{}", &signature_text[..signature_text.len() - 1], &alphabet[last + 1..last + 2]);
+    assert!(matches!(
+        ParsedEnvelope::parse(
+            EnvelopeFormat::Jws,
+            &edit_jws(&bytes, |o| {
+                o.insert("signature".into(), respelled.into());
+            })
+        ),
+        Err(EnvelopeError::BadBase64 { what: "signature" })
+    ));
     let bad_x5c = edit_jws(&bytes, |o| {
         o["header"]["x5c"][0] = "not base64!".into();
     });
