@@ -12,6 +12,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod crypto;
+pub mod envelope;
 pub mod json;
 pub mod limits;
 pub mod time;
