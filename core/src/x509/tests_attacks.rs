@@ -566,3 +566,27 @@ fn names_render_like_go_and_attributes_feed_identity_matching() {
     assert_eq!(attrs.iter().filter(|(t, _)| t == "OU").count(), 2);
     assert_eq!(attrs.last().map(|(t, _)| t.as_str()), Some("1.2.840.113549.1.9.1"));
 }
+
+#[test]
+fn pem_is_read_leniently_like_go() {
+    use base64ct::Encoding as _;
+    let chain = valid_chain(&keys());
+    let b64 = base64ct::Base64::encode_string(chain[0].der());
+    let lines76: Vec<&str> = b64.as_bytes().chunks(76).map(|c| core::str::from_utf8(c).unwrap()).collect();
+    let crlf = alloc::format!(
+        "preamble text\r\n-----BEGIN CERTIFICATE-----\r\nProc-Type: 4,NOTHING\r\n\r\n{}\r\n-----END CERTIFICATE-----\r\ntrailer",
+        lines76.join("\r\n")
+    );
+    assert_eq!(parse_certificates(crlf.as_bytes()).unwrap(), vec![chain[0].clone()]);
+    let one_line = alloc::format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n");
+    assert_eq!(parse_certificates(one_line.as_bytes()).unwrap(), vec![chain[0].clone()]);
+    for bad in [
+        "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+        "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END OTHER-----\n",
+        "-----BEGIN CERTIFICATE",
+    ] {
+        assert!(parse_certificates(bad.as_bytes()).is_err(), "{bad}");
+    }
+}
