@@ -150,8 +150,8 @@ impl Certificate {
     }
 
     /// The URIs of the cRLDistributionPoints full names, in order. Non-HTTP URIs are listed too, because notation
-    /// counts them as CRL pointers (and then fails to fetch them); [`crate::x509::revocation`] only asks the host
-    /// for `http://` ones.
+    /// counts them as CRL pointers (and then fails to fetch them); [`crate::x509::check_chain_revocation`] only asks
+    /// the host for `http://` ones.
     pub fn crl_distribution_points(&self) -> Vec<String> {
         self.extensions.crl_distribution_points.clone()
     }

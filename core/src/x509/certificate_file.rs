@@ -22,7 +22,7 @@ pub fn parse_certificates(bytes: &[u8]) -> Result<Vec<Certificate>, X509Error> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(X509Error::TooLarge { what: "certificate file", size: bytes.len(), max: MAX_FILE_BYTES });
     }
-    let certs = if find(bytes, BEGIN).is_some() { parse_pem(bytes)? } else { parse_der(bytes)? };
+    let certs = if find_begin(bytes).is_some() { parse_pem(bytes)? } else { parse_der(bytes)? };
     if certs.is_empty() {
         return Err(X509Error::NoCertificate);
     }
@@ -33,9 +33,26 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// A `-----BEGIN ` at the start of the input or of a line (Go's rule), so DER that happens to contain the marker
+/// inside a field is not mistaken for PEM.
+fn find_begin(bytes: &[u8]) -> Option<usize> {
+    if bytes.starts_with(BEGIN) {
+        return Some(0);
+    }
+    let mut from = 0;
+    while let Some(found) = bytes.get(from..).and_then(|rest| find(rest, BEGIN)) {
+        let at = from + found;
+        if at > 0 && bytes.get(at - 1) == Some(&b'\n') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 fn parse_pem(mut rest: &[u8]) -> Result<Vec<Certificate>, X509Error> {
     let mut certs = Vec::new();
-    while let Some(start) = find(rest, BEGIN) {
+    while let Some(start) = find_begin(rest) {
         let block = rest.get(start + BEGIN.len()..).unwrap_or(&[]);
         let (label, der, used) = decode_block(block)?;
         if label != "CERTIFICATE" {

@@ -590,3 +590,14 @@ fn pem_is_read_leniently_like_go() {
         assert!(parse_certificates(bad.as_bytes()).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn pem_marker_must_start_a_line() {
+    let chain = valid_chain(&keys());
+    let mut text = b"junk -----BEGIN CERTIFICATE-----".to_vec();
+    // Not at a line start: not PEM, and not DER either.
+    assert!(matches!(parse_certificates(&text), Err(X509Error::Malformed { what: "DER certificate", .. })));
+    text.push(b'\n');
+    text.extend_from_slice(&pem(&chain[..1]));
+    assert_eq!(parse_certificates(&text).unwrap(), vec![chain[0].clone()]);
+}
