@@ -15,4 +15,5 @@ pub mod crypto;
 pub mod json;
 pub mod limits;
 pub mod time;
+pub mod timestamp;
 pub mod x509;
