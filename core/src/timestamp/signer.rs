@@ -10,11 +10,10 @@ use crate::x509::{signature_scheme, Certificate};
 use alloc::format;
 use alloc::vec::Vec;
 use cms::signed_data::SignerIdentifier;
-use der::asn1::{Any, Int, ObjectIdentifier, OctetString};
-use der::{Decode, Encode, Reader, SliceReader};
+use der::asn1::{Any, AnyRef, Int, ObjectIdentifier, OctetString};
+use der::{Decode, Encode, Reader, SliceReader, Tag, Tagged};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attributes;
-use x509_cert::ext::pkix::name::GeneralName;
 
 /// The TSA certificate whose key signed the token, and how.
 #[derive(Clone, Debug)]
@@ -136,7 +135,8 @@ fn check_signing_certificate_attribute(
 struct EssCertIdV2 {
     hash_algorithm: ObjectIdentifier,
     cert_hash: Vec<u8>,
-    issuer_serial: Option<(Vec<GeneralName>, Int)>,
+    /// The GeneralNames contents (undecoded) and the serial number.
+    issuer_serial: Option<(Vec<u8>, Int)>,
 }
 
 impl EssCertIdV2 {
@@ -148,8 +148,11 @@ impl EssCertIdV2 {
         }
         if let Some((issuer, serial)) = &self.issuer_serial {
             let tbs = &certificate.inner().tbs_certificate;
+            let issuer_der = tbs.issuer.to_der().map_err(malformed("certificate issuer"))?;
+            // GeneralName directoryName is [4] EXPLICIT Name; compared as DER rather than decoded.
+            let names = super::token::elements(issuer, MAX_GENERAL_NAMES, "ESS issuer names")?;
             let issuer_matches =
-                issuer.iter().any(|name| matches!(name, GeneralName::DirectoryName(n) if *n == tbs.issuer));
+                names.iter().any(|n| n.tag == TAG_DIRECTORY_NAME && n.content == issuer_der.as_slice());
             if !issuer_matches {
                 return Err(TimestampError::SigningCertificateMismatch("issuer differs"));
             }
@@ -162,6 +165,8 @@ impl EssCertIdV2 {
 }
 
 const TAG_SEQUENCE: u8 = 0x30;
+const TAG_DIRECTORY_NAME: u8 = 0xa4;
+const MAX_GENERAL_NAMES: usize = 8;
 const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 
 /// SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies SEQUENCE OF PolicyInformation OPTIONAL }
@@ -183,7 +188,11 @@ fn first_ess_cert_id_v2(value: &Any) -> der::Result<EssCertIdV2> {
                 let issuer_serial = if r.is_finished() {
                     None
                 } else {
-                    Some(r.sequence(|r| Ok((r.decode::<Vec<GeneralName>>()?, r.decode::<Int>()?)))?)
+                    Some(r.sequence(|r| {
+                        let names = r.decode::<AnyRef<'_>>()?;
+                        names.tag().assert_eq(Tag::Sequence)?;
+                        Ok((names.value().to_vec(), r.decode::<Int>()?))
+                    })?)
                 };
                 Ok(EssCertIdV2 { hash_algorithm, cert_hash, issuer_serial })
             })?;
@@ -210,4 +219,71 @@ fn subject_key_identifier(certificate: &Certificate) -> Option<Vec<u8>> {
 
 fn malformed(what: &'static str) -> impl Fn(der::Error) -> TimestampError {
     move |e| TimestampError::Malformed { what, reason: format!("{e}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests_fixtures::valid_token;
+    use super::*;
+    use alloc::vec;
+
+    fn leaf_and_issuer() -> (Certificate, Certificate) {
+        let token = TimestampToken::parse(&valid_token()).unwrap();
+        let leaf = token.verify_signature().unwrap().certificate().clone();
+        let issuer = token.certificates().iter().find(|c| c.subject_string().contains("Timestamping CA")).unwrap();
+        (leaf, issuer.clone())
+    }
+
+    fn directory_name(name: &x509_cert::name::Name) -> Vec<u8> {
+        let inner = name.to_der().unwrap();
+        let mut out = vec![TAG_DIRECTORY_NAME, u8::try_from(inner.len()).unwrap()];
+        out.extend(inner);
+        out
+    }
+
+    #[test]
+    fn ess_cert_id_checks_hash_issuer_and_serial() {
+        let (leaf, issuer) = leaf_and_issuer();
+        let tbs = &leaf.inner().tbs_certificate;
+        let good = EssCertIdV2 {
+            hash_algorithm: SHA256,
+            cert_hash: HashAlgorithm::Sha256.digest(leaf.der()),
+            issuer_serial: Some((directory_name(&tbs.issuer), Int::new(tbs.serial_number.as_bytes()).unwrap())),
+        };
+        assert_eq!(good.check(&leaf), Ok(()));
+        assert_eq!(good.check(&issuer), Err(TimestampError::SigningCertificateMismatch("certificate hash differs")));
+
+        let wrong_issuer = EssCertIdV2 {
+            issuer_serial: Some((directory_name(&tbs.subject), Int::new(tbs.serial_number.as_bytes()).unwrap())),
+            ..good
+        };
+        assert_eq!(wrong_issuer.check(&leaf), Err(TimestampError::SigningCertificateMismatch("issuer differs")));
+
+        let good = EssCertIdV2 {
+            hash_algorithm: SHA256,
+            cert_hash: HashAlgorithm::Sha256.digest(leaf.der()),
+            issuer_serial: Some((directory_name(&tbs.issuer), Int::new(&[0x01, 0x02]).unwrap())),
+        };
+        assert_eq!(good.check(&leaf), Err(TimestampError::SigningCertificateMismatch("serial number differs")));
+
+        let sha1 = EssCertIdV2 {
+            hash_algorithm: ObjectIdentifier::new_unwrap("1.3.14.3.2.26"),
+            cert_hash: vec![0; 20],
+            issuer_serial: None,
+        };
+        assert!(matches!(sha1.check(&leaf), Err(TimestampError::SigningCertificateMismatch(_))));
+    }
+
+    #[test]
+    fn cms_signature_algorithms() {
+        let alg = |oid: &str| AlgorithmIdentifierOwned { oid: ObjectIdentifier::new_unwrap(oid), parameters: None };
+        let h = HashAlgorithm::Sha384;
+        assert_eq!(cms_signature_scheme(&alg("1.2.840.113549.1.1.1"), h), Ok(Scheme::RsaPkcs1v15(h)));
+        assert_eq!(cms_signature_scheme(&alg("1.2.840.10045.2.1"), h), Ok(Scheme::EcdsaDer(h)));
+        assert_eq!(cms_signature_scheme(&alg("1.2.840.10045.4.3.2"), h), Ok(Scheme::EcdsaDer(HashAlgorithm::Sha256)));
+        assert!(matches!(
+            cms_signature_scheme(&alg("1.2.840.113549.1.1.5"), h),
+            Err(TimestampError::UnsupportedSignatureAlgorithm(_))
+        ));
+    }
 }

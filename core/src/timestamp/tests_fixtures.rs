@@ -6,6 +6,7 @@ extern crate std;
 use super::*;
 use crate::x509::parse_certificates;
 use alloc::string::ToString;
+use alloc::vec;
 use alloc::vec::Vec;
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use serde_json::Value;
@@ -194,4 +195,68 @@ fn every_envelope_timestamp_in_the_corpus_parses_and_verifies_its_signature() {
         checked += 1;
     }
     assert_eq!(checked, 2, "JWS envelopes with timestamps in the corpus");
+}
+
+/// A notation-go COSE envelope's `io.cncf.notary.timestampSignature` (an unprotected bstr) and its signature bytes.
+fn cose_timestamp(file: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    use coset::{CborSerializable, Label, TaggedCborSerializable};
+    let bytes = read(file);
+    let sign1 = coset::CoseSign1::from_tagged_slice(&bytes).or_else(|_| coset::CoseSign1::from_slice(&bytes)).unwrap();
+    let token = sign1.unprotected.rest.iter().find_map(|(label, value)| match (label, value) {
+        (Label::Text(name), ciborium::Value::Bytes(token)) if name == "io.cncf.notary.timestampSignature" => {
+            Some(token.clone())
+        }
+        _ => None,
+    })?;
+    Some((token, sign1.signature))
+}
+
+#[test]
+fn cose_envelope_timestamps_verify_over_the_signature_bytes() {
+    let mut checked = 0;
+    for file in ["coseWithTimestamp.sig", "coseExpiredWithTimestamp.sig", "timestampAfterNotAfter.sig"] {
+        let path = alloc::format!("envelopes/notation-go/timestamp/{file}");
+        let (token, signature) = cose_timestamp(&path).unwrap_or_else(|| panic!("{file}: no timestamp"));
+        let verified = verify(&token, &signature, Some(HashAlgorithm::Sha256), &globalsign_root())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(verified.earliest() < verified.latest(), "{file}");
+        checked += 1;
+    }
+    let (token, _) = cose_timestamp("envelopes/notation-go/timestamp/coseWithTimestamp.sig").unwrap();
+    assert_eq!(TimestampToken::parse(&token).unwrap().gen_time().to_rfc3339(), "2024-06-18T06:27:16Z");
+    assert_eq!(checked, 3);
+}
+
+#[test]
+fn trusting_an_intermediate_breaks_the_timestamping_chain_rules() {
+    // The token's intermediate (GlobalSign Timestamping CA - SHA384 - G4) as the only "root": the chain then ends
+    // in a certificate that is not self-signed, which the Notary timestamping rules refuse.
+    let token = TimestampToken::parse(&valid_token()).unwrap();
+    let signer = token.verify_signature().unwrap();
+    let intermediate: Vec<Certificate> = token
+        .certificates()
+        .iter()
+        .filter(|c| *c != signer.certificate() && c.subject_string().contains("Timestamping CA"))
+        .cloned()
+        .collect();
+    assert_eq!(intermediate.len(), 1);
+    assert!(matches!(
+        verify(&valid_token(), b"notation", None, &intermediate),
+        Err(TimestampError::TsaChain(crate::x509::X509Error::Chain { index: 1, .. }))
+    ));
+}
+
+#[test]
+fn signer_found_by_subject_key_identifier() {
+    use cms::signed_data::SignerIdentifier;
+    use x509_cert::ext::pkix::SubjectKeyIdentifier;
+    let mut token = TimestampToken::parse(&valid_token()).unwrap();
+    // sid is not covered by the signature, so it can be rewritten to the other CMS form.
+    let ski = hex("ae7e708178201429adf278f85900d9cca624028e");
+    token.signer_info.sid =
+        SignerIdentifier::SubjectKeyIdentifier(SubjectKeyIdentifier(der::asn1::OctetString::new(ski).unwrap()));
+    assert!(token.verify_signature().is_ok());
+    token.signer_info.sid =
+        SignerIdentifier::SubjectKeyIdentifier(SubjectKeyIdentifier(der::asn1::OctetString::new(vec![1; 20]).unwrap()));
+    assert_eq!(token.verify_signature().unwrap_err(), TimestampError::NoSignerCertificate);
 }

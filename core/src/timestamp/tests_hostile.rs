@@ -185,3 +185,91 @@ fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 fn hex_bytes(text: &str) -> Vec<u8> {
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
 }
+
+/// Splits the valid token's SignedData into its fields (whole TLVs), lets `edit` change them, and re-encodes.
+fn rebuild_signed_data(edit: impl FnOnce(&mut Vec<Vec<u8>>)) -> Vec<u8> {
+    let token = valid_token();
+    let outer = super::token::elements(&token, 1, "test").unwrap();
+    let content_info = super::token::elements(outer[0].content, 2, "test").unwrap();
+    let explicit = super::token::elements(content_info[1].content, 1, "test").unwrap();
+    let mut fields: Vec<Vec<u8>> =
+        super::token::elements(explicit[0].content, 6, "test").unwrap().iter().map(|e| e.whole.to_vec()).collect();
+    edit(&mut fields);
+    let mut content = content_info[0].whole.to_vec();
+    content.extend(der_tlv(0xa0, &der_tlv(0x30, &fields.concat())));
+    der_tlv(0x30, &content)
+}
+
+fn set_content(tlv: &[u8]) -> Vec<u8> {
+    super::token::elements(tlv, 1, "test").unwrap()[0].content.to_vec()
+}
+
+#[test]
+fn rebuilding_without_changes_gives_the_same_bytes() {
+    assert_eq!(rebuild_signed_data(|_| {}), valid_token());
+}
+
+#[test]
+fn exactly_one_signer_info() {
+    let two = rebuild_signed_data(|fields| {
+        let signers = fields.pop().unwrap();
+        let one = set_content(&signers);
+        let mut other = one.clone();
+        // A second, different SignerInfo (different signature bytes) so the SET has no duplicate.
+        let last = other.len() - 1;
+        other[last] ^= 1;
+        fields.push(der_tlv(0x31, &[one, other].concat()));
+    });
+    assert_eq!(TimestampToken::parse(&two).unwrap_err(), TimestampError::SignerInfoCount(2));
+    let none = rebuild_signed_data(|fields| {
+        fields.pop();
+        fields.push(vec![0x31, 0x00]);
+    });
+    assert_eq!(TimestampToken::parse(&none).unwrap_err(), TimestampError::SignerInfoCount(0));
+}
+
+#[test]
+fn certificates_are_optional_to_parse_but_required_to_verify() {
+    let without = rebuild_signed_data(|fields| fields.retain(|f| f[0] != 0xa0));
+    let token = TimestampToken::parse(&without).unwrap();
+    assert!(token.certificates().is_empty());
+    assert_eq!(token.verify_signature().unwrap_err(), TimestampError::NoSignerCertificate);
+}
+
+#[test]
+fn too_many_certificates_are_refused() {
+    let many = rebuild_signed_data(|fields| {
+        let index = fields.iter().position(|f| f[0] == 0xa0).unwrap();
+        let certs = set_content(&fields[index]);
+        fields[index] = der_tlv(0xa0, &certs.repeat(6));
+    });
+    assert!(matches!(TimestampToken::parse(&many), Err(TimestampError::TooMany { what: "certificates", .. })));
+}
+
+#[test]
+fn unsupported_imprint_hash_and_tstinfo_version() {
+    let tst_prefix = hex_bytes("3081C602010106092B06010401A03202033031300D0609608648016503040201");
+    let mut token = valid_token();
+    let at = find(&token, &tst_prefix);
+    token[at + tst_prefix.len() - 1] = 0x04; // SHA-224
+    assert_eq!(
+        TimestampToken::parse(&token).unwrap_err(),
+        TimestampError::UnsupportedImprintHash("2.16.840.1.101.3.4.2.4".into())
+    );
+    let mut token = valid_token();
+    token[at + 5] = 0x02; // version 2
+    assert_eq!(TimestampToken::parse(&token).unwrap_err(), TimestampError::UnsupportedTstInfoVersion(2));
+}
+
+#[test]
+fn content_type_attribute_must_say_tstinfo() {
+    let attribute = hex_bytes("06092A864886F70D010903310D060B2A864886F70D0109100104");
+    let mut token = valid_token();
+    let at = find(&token, &attribute);
+    token[at + attribute.len() - 1] = 0x05;
+    let parsed = TimestampToken::parse(&token).unwrap();
+    assert_eq!(
+        parsed.verify_signature().unwrap_err(),
+        TimestampError::AttributeContentTypeMismatch("1.2.840.113549.1.9.16.1.5".into())
+    );
+}

@@ -28,6 +28,8 @@ const MAX_ATTRIBUTES: usize = 32;
 const MAX_ATTRIBUTE_VALUES: usize = 8;
 /// Most digest algorithms accepted in SignedData.
 const MAX_DIGEST_ALGORITHMS: usize = 8;
+/// Largest SignerInfo sid accepted.
+const MAX_SID_BYTES: usize = 8 * 1024;
 /// Most revocation entries accepted in SignedData (they are ignored, only counted).
 const MAX_CRLS: usize = 16;
 
@@ -180,6 +182,13 @@ fn signed_attributes_of(signer: &Element<'_>) -> Result<Option<Vec<u8>>, Timesta
         return Err(wrong_tag("SignerInfo"));
     }
     let fields = elements(signer.content, 7, "SignerInfo")?;
+    // The sid holds an issuer Name whose SET OF the decoder sorts; real ones are well under 1 KiB.
+    if fields.get(1).is_some_and(|sid| sid.whole.len() > MAX_SID_BYTES) {
+        return Err(TimestampError::Malformed {
+            what: "SignerInfo",
+            reason: format!("sid longer than {MAX_SID_BYTES} bytes"),
+        });
+    }
     let mut signed = None;
     for field in fields.iter().skip(3) {
         if field.tag == TAG_CONTEXT_0 || field.tag == TAG_CONTEXT_1 {

@@ -12,7 +12,6 @@ use alloc::vec::Vec;
 use der::asn1::{AnyRef, Int, ObjectIdentifier, OctetString};
 use der::{Decode, DecodeValue, Header, Reader, SliceReader, Tag};
 use spki::AlgorithmIdentifierOwned;
-use x509_cert::ext::pkix::name::GeneralName;
 
 /// The TSA's statement, decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,8 +34,9 @@ pub struct TstInfo {
     pub ordering: bool,
     /// The requester's nonce, when present.
     pub nonce: Option<Int>,
-    /// The TSA's name, when present.
-    pub tsa: Option<GeneralName>,
+    /// The TSA's name (DER of the GeneralName), when present. Kept undecoded: nothing depends on it, and not
+    /// decoding it spares a hostile name's SET OF sorting.
+    pub tsa: Option<Vec<u8>>,
 }
 
 /// TSTInfo accuracy: how far the true time may lie from genTime.
@@ -109,7 +109,7 @@ struct Fields {
     accuracy: Option<Accuracy>,
     ordering: bool,
     nonce: Option<Int>,
-    tsa: Option<GeneralName>,
+    tsa: Option<Vec<u8>>,
 }
 
 const TAG_SEQUENCE: u8 = 0x30;
@@ -137,7 +137,7 @@ fn decode_fields(bytes: &[u8]) -> der::Result<Fields> {
         let nonce = if r.peek_byte() == Some(TAG_INTEGER) { Some(r.decode::<Int>()?) } else { None };
         let tsa = if r.peek_byte() == Some(TAG_CONTEXT_0_CONSTRUCTED) {
             let header = Header::decode(r)?;
-            Some(r.read_nested(header.length, |r| r.decode::<GeneralName>())?)
+            Some(r.read_nested(header.length, |r| Ok(r.tlv_bytes()?.to_vec()))?)
         } else {
             None
         };
