@@ -31,21 +31,6 @@ impl PartialEq for Certificate {
 
 impl Eq for Certificate {}
 
-/// Where the `tbsCertificate` (or `tbsCertList`) element sits inside a signed DER object: the signed bytes.
-pub(crate) fn first_element_range(der: &[u8]) -> Result<Range<usize>, der::Error> {
-    let mut reader = der::SliceReader::new(der)?;
-    let outer = der::Header::decode(&mut reader)?;
-    let start = usize::try_from(outer.encoded_len()?)?;
-    let inner = der::Header::decode(&mut reader)?;
-    let len = usize::try_from(inner.encoded_len()?)?.checked_add(usize::try_from(inner.length)?);
-    let end = len.and_then(|l| start.checked_add(l)).filter(|&e| e <= der.len()).ok_or(der::ErrorKind::Overflow)?;
-    Ok(start..end)
-}
-
-pub(crate) fn time_of(t: x509_cert::time::Time) -> Timestamp {
-    Timestamp::from_unix(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX))
-}
-
 impl Certificate {
     /// Parses one DER certificate (no trailing bytes), bounded by [`MAX_CERTIFICATE_BYTES`]. Duplicate extensions,
     /// malformed basicConstraints/keyUsage/EKU and differing inner/outer signature algorithms are refused, as Go does.
@@ -150,8 +135,8 @@ impl Certificate {
     }
 
     /// The URIs of the cRLDistributionPoints full names, in order. Non-HTTP URIs are listed too, because notation
-    /// counts them as CRL pointers (and then fails to fetch them); [`crate::x509::revocation`] only asks the host
-    /// for `http://` ones.
+    /// counts them as CRL pointers (and then fails to fetch them); [`crate::x509::check_chain_revocation`] only asks
+    /// the host for `http://` ones.
     pub fn crl_distribution_points(&self) -> Vec<String> {
         self.extensions.crl_distribution_points.clone()
     }
@@ -181,4 +166,19 @@ impl Certificate {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where the `tbsCertificate` (or `tbsCertList`) element sits inside a signed DER object: the signed bytes.
+pub(crate) fn first_element_range(der: &[u8]) -> Result<Range<usize>, der::Error> {
+    let mut reader = der::SliceReader::new(der)?;
+    let outer = der::Header::decode(&mut reader)?;
+    let start = usize::try_from(outer.encoded_len()?)?;
+    let inner = der::Header::decode(&mut reader)?;
+    let len = usize::try_from(inner.encoded_len()?)?.checked_add(usize::try_from(inner.length)?);
+    let end = len.and_then(|l| start.checked_add(l)).filter(|&e| e <= der.len()).ok_or(der::ErrorKind::Overflow)?;
+    Ok(start..end)
+}
+
+pub(crate) fn time_of(t: x509_cert::time::Time) -> Timestamp {
+    Timestamp::from_unix(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX))
 }

@@ -59,10 +59,13 @@ impl Extensions {
     pub fn decode(list: Option<&x509_cert::ext::Extensions>) -> Result<Self, X509Error> {
         let list = list.map(Vec::as_slice).unwrap_or(&[]);
         let mut out = Extensions::default();
-        for (i, ext) in list.iter().enumerate() {
-            if list.iter().take(i).any(|e| e.extn_id == ext.extn_id) {
-                return Err(X509Error::DuplicateExtension(ext.extn_id.to_string()));
-            }
+        let mut ids: Vec<&Oid> = list.iter().map(|e| &e.extn_id).collect();
+        ids.sort_unstable();
+        if let Some(pair) = ids.windows(2).find(|pair| pair.first() == pair.get(1)) {
+            let id = pair.first().map(|id| id.to_string()).unwrap_or_default();
+            return Err(X509Error::DuplicateExtension(id));
+        }
+        for ext in list {
             let bytes = ext.extn_value.as_bytes();
             let bad = |name: &str, e: der::Error| X509Error::Malformed {
                 what: "certificate extension",

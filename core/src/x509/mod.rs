@@ -4,6 +4,13 @@
 //!
 //! Everything here is pure: time comes in as a [`Timestamp`](crate::time::Timestamp), CRL bytes come in through a
 //! closure the host supplies, and every signature check goes through [`crate::crypto::PublicKey::verify`].
+//!
+//! Where the specification text and notation's code differ, the code wins, so that nv2 and notation reach the same
+//! verdicts: anyExtendedKeyUsage is accepted and OCSPSigning refused on signing leaves, basicConstraints need not be
+//! critical, validity nesting is not checked, `ca`/`signingAuthority` stores accept any certificate that is a CA or
+//! verifies under its own key. Deliberate nv2 differences: an Ed25519 code-signing leaf is accepted (nv2's EdDSA
+//! extension; the envelope layer marks it non-standard), PEM reading refuses blocks that are not `CERTIFICATE`, and
+//! OCSP is not spoken (a certificate with only OCSP pointers has unknown revocation status).
 
 mod certificate;
 mod certificate_file;

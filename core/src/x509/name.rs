@@ -100,7 +100,7 @@ pub(crate) fn attributes(name: &Name) -> Vec<(String, String)> {
     go_rdns(name).into_iter().flatten().map(|(t, v, _)| (t, v)).collect()
 }
 
-/// RFC 4514 rendering identical to Go's `pkix.Name.String()` for string-valued attributes.
+/// RFC 4514 rendering identical to Go's `pkix.Name.String()`.
 pub(crate) fn display(name: &Name) -> String {
     let mut out = String::new();
     for (i, rdn) in go_rdns(name).iter().enumerate() {
@@ -116,14 +116,27 @@ pub(crate) fn display(name: &Name) -> String {
             if *is_hex {
                 out.push('#');
                 out.push_str(v);
-            } else {
-                // Go writes other string-valued types as `#hex` of a re-encoding; the readable value is shown
-                // instead, escaped so the result still parses as a DN.
+            } else if GO_ORDER.iter().any(|(_, short)| short == t) {
                 escape_into(&mut out, v);
+            } else {
+                // Go writes the other types as `#` + hex of the value re-marshalled as a Go string.
+                out.push('#');
+                out.push_str(&go_marshalled_hex(v));
             }
         }
     }
     out
+}
+
+/// Go's `asn1.Marshal` of a string: PrintableString when every character is printable (no `*` or `&`), else
+/// UTF8String; returned as lowercase hex of the DER.
+fn go_marshalled_hex(value: &str) -> String {
+    let der = match der::asn1::PrintableStringRef::new(value) {
+        Ok(printable) => printable.to_der(),
+        Err(_) => der::asn1::Utf8StringRef::new(value).and_then(|s| s.to_der()),
+    }
+    .unwrap_or_default();
+    der.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn escape_into(out: &mut String, value: &str) {

@@ -180,7 +180,8 @@ pub struct RevocationReport {
 }
 
 /// Checks every certificate of `chain` (leaf first, root last) against its CRLs at `at`. `fetch` returns the bytes
-/// served at a CRL URL, or `None` when they cannot be had.
+/// served at a CRL URL, or `None` when they cannot be had. The chain must already have passed
+/// [`validate_chain`](crate::x509::validate_chain): each certificate's issuer is taken to be the next one.
 pub fn check_chain_revocation(
     chain: &[Certificate],
     fetch: &dyn Fn(&str) -> Option<Vec<u8>>,

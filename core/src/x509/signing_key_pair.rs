@@ -8,7 +8,6 @@ use super::{Certificate, ChainRule, X509Error};
 use crate::crypto::{PublicKey, SigningKey};
 use crate::time::Timestamp;
 use alloc::format;
-use alloc::string::String;
 use alloc::vec::Vec;
 use der::asn1::ObjectIdentifier as Oid;
 use pkcs8::DecodePrivateKey;
@@ -107,5 +106,5 @@ fn p521_public(key: &p521::SecretKey) -> Result<PublicKey, X509Error> {
     let point: Vec<u8> = key.public_key().to_encoded_point(false).as_bytes().to_vec();
     p521::ecdsa::VerifyingKey::from_sec1_bytes(&point)
         .map(PublicKey::P521)
-        .map_err(|e| X509Error::PrivateKey(String::from(alloc::format!("P-521 public point: {e}").as_str())))
+        .map_err(|e| key_error("P-521 public point", e))
 }
