@@ -16,5 +16,6 @@ pub mod envelope;
 pub mod json;
 pub mod limits;
 pub mod time;
+pub mod timestamp;
 pub mod trust;
 pub mod x509;
