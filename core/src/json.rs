@@ -21,7 +21,10 @@ pub enum JsonError {
         /// Bytes allowed.
         limit: usize,
     },
-    /// Not JSON, or JSON with duplicate keys or excessive nesting; the text says where.
+    /// An object names the same key twice (the text says which and where).
+    #[error("duplicate key in JSON: {0}")]
+    DuplicateKey(String),
+    /// Not JSON, or JSON nested too deeply; the text says where.
     #[error("invalid JSON: {0}")]
     Syntax(String),
 }
@@ -33,8 +36,13 @@ pub fn parse_strict(bytes: &[u8], max_bytes: usize, max_depth: usize) -> Result<
         return Err(JsonError::TooLarge { size: bytes.len(), limit: max_bytes });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value =
-        StrictSeed { depth_left: max_depth }.deserialize(&mut de).map_err(|e| JsonError::Syntax(e.to_string()))?;
+    let value = StrictSeed { depth_left: max_depth }.deserialize(&mut de).map_err(|e| {
+        let message = e.to_string();
+        match message.starts_with(DUPLICATE_KEY) {
+            true => JsonError::DuplicateKey(message),
+            false => JsonError::Syntax(message),
+        }
+    })?;
     de.end().map_err(|e| JsonError::Syntax(e.to_string()))?;
     Ok(value)
 }
@@ -46,6 +54,10 @@ pub fn parse_strict_object(bytes: &[u8], max_bytes: usize, max_depth: usize) -> 
         _ => Err(JsonError::Syntax("expected a JSON object".into())),
     }
 }
+
+/// Prefix of the visitor's error for a repeated key; serde's error type carries only text, so this marker is how
+/// [`parse_strict`] recognises the case and returns [`JsonError::DuplicateKey`].
+const DUPLICATE_KEY: &str = "duplicate key ";
 
 struct StrictSeed {
     depth_left: usize,
@@ -113,7 +125,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value_seed(self.nested()?)?;
             if members.contains_key(&key) {
-                return Err(de::Error::custom(alloc::format!("duplicate key {key:?}")));
+                return Err(de::Error::custom(alloc::format!("{DUPLICATE_KEY}{key:?}")));
             }
             members.insert(key, value);
         }

@@ -129,10 +129,9 @@ impl DecodedHeader {
 impl SignedAttributes {
     /// Applies every rule of the specification to a decoded header.
     ///
-    /// Unknown critical attributes are refused unless the header names a verification plugin: nv2 itself
-    /// processes none, so only a plugin could; the pipeline must then check the plugin processed them
-    /// ([`SignedAttributes::critical_extended`]). This is stricter than notation-go, which lets them pass when no
-    /// plugin is named, and is what the specification requires.
+    /// Critical extended attributes are kept (see [`SignedAttributes::critical_extended`]): whether anything
+    /// processes them is the verification pipeline's decision, which refuses them unless a verification plugin
+    /// does (stricter than notation-go, as the specification requires).
     pub(crate) fn from_decoded(header: DecodedHeader) -> Result<Self, EnvelopeError> {
         let crit = match &header.crit {
             Some(list) if !list.is_empty() => list,
@@ -175,11 +174,6 @@ impl SignedAttributes {
                 critical: crit.iter().any(|c| c == key),
             })
             .collect::<Vec<_>>();
-        if header.verification_plugin.is_none() {
-            if let Some(unknown) = extended.iter().find(|a| a.critical) {
-                return Err(EnvelopeError::UnknownCritical { name: unknown.key.clone() });
-            }
-        }
 
         let attributes = SignedAttributes {
             signing_scheme,

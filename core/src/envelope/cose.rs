@@ -117,6 +117,14 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<EnvelopeParts, EnvelopeError> {
     })
 }
 
+/// Decodes the CBOR bytes of a protected header map on their own (encoding conformance checks).
+pub(crate) fn decode_protected_bytes(bytes: &[u8]) -> Result<(SignatureAlgorithm, DecodedHeader), EnvelopeError> {
+    match cbor::decode(bytes, "COSE protected header")? {
+        Value::Map(map) => decode_protected(labelled(map, "protected")?),
+        _ => Err(EnvelopeError::Malformed { what: String::from("COSE protected header is not a map") }),
+    }
+}
+
 /// Converts map keys to labels, refusing duplicates.
 fn labelled(map: Vec<(Value, Value)>, what: &str) -> Result<Vec<(Label, Value)>, EnvelopeError> {
     let mut out: Vec<(Label, Value)> = Vec::with_capacity(map.len());

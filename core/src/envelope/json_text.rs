@@ -23,10 +23,7 @@ pub(crate) fn parse_object(
     }
     json::parse_strict_object(bytes, crate::limits::MAX_ENVELOPE_BYTES, max_depth).map_err(|e| match e {
         JsonError::TooLarge { size, limit } => EnvelopeError::TooLarge { size, limit },
-        // json::JsonError has no dedicated variant for duplicates; its message names them.
-        JsonError::Syntax(message) if message.contains("duplicate key") => {
-            EnvelopeError::DuplicateKey { what: alloc::format!("{what}: {message}") }
-        }
+        JsonError::DuplicateKey(message) => EnvelopeError::DuplicateKey { what: alloc::format!("{what}: {message}") },
         JsonError::Syntax(message) => EnvelopeError::Malformed { what: alloc::format!("{what}: {message}") },
     })
 }

@@ -82,7 +82,7 @@ fn decode_url(text: &str, what: &'static str) -> Result<Vec<u8>, EnvelopeError> 
 }
 
 /// Reads the protected header JSON into typed fields.
-fn decode_protected(json: &[u8]) -> Result<(SignatureAlgorithm, DecodedHeader), EnvelopeError> {
+pub(crate) fn decode_protected(json: &[u8]) -> Result<(SignatureAlgorithm, DecodedHeader), EnvelopeError> {
     let header = parse_object(json, MAX_PROTECTED_DEPTH, MAX_PROTECTED_SEPARATORS, "JWS protected header")?;
     let mut decoded = DecodedHeader::default();
     let mut algorithm = None;

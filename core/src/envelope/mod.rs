@@ -421,6 +421,20 @@ pub fn encode_signed_attributes(
     }
 }
 
+/// Decodes a protected header (JWS: the JSON bytes; COSE: the CBOR bytes of the protected map) into its algorithm
+/// and signed attributes, applying every attribute rule. With [`encode_signed_attributes`] it proves that nv2's
+/// encoder writes other implementations' headers byte for byte (the encoding-vector corpus cases).
+pub fn decode_protected_header(
+    format: EnvelopeFormat,
+    bytes: &[u8],
+) -> Result<(SignatureAlgorithm, SignedAttributes), EnvelopeError> {
+    let (algorithm, decoded) = match format {
+        EnvelopeFormat::Jws => jws::decode_protected(bytes)?,
+        EnvelopeFormat::Cose => cose::decode_protected_bytes(bytes)?,
+    };
+    Ok((algorithm, SignedAttributes::from_decoded(decoded)?))
+}
+
 /// Signs `request` with `key` and returns envelope bytes notation accepts. `chain_der` is the certificate chain,
 /// leaf first; the leaf must certify `key`, which is checked by verifying the fresh signature with the leaf's key.
 pub fn sign(request: &SignRequest, key: &SigningKey, chain_der: &[Vec<u8>]) -> Result<Vec<u8>, EnvelopeError> {

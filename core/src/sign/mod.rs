@@ -6,13 +6,13 @@
 //! deterministic for a given key, input and time.
 
 use crate::crypto::SigningKey;
-use crate::envelope::{self, EnvelopeFormat, Payload, SignRequest, SigningScheme};
+use crate::envelope::{self, EnvelopeFormat, Payload, SignRequest, TargetArtifact};
 use crate::oci::{media_types, Descriptor, Digest, ImageManifest};
 use crate::time::Timestamp;
 use crate::x509::{self, Certificate, ChainPurpose};
 use alloc::collections::BTreeMap;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 /// Annotation listing the SHA-256 thumbprints of the signing chain, as notation writes it.
@@ -87,7 +87,7 @@ pub fn sign_artifact(
     let envelope_descriptor =
         Descriptor::new(options.format.media_type(), Digest::sha256(&envelope), envelope.len() as u64);
     let thumbprints: Vec<String> =
-        chain.iter().map(|c| format!("\"{}\"", crate::verify::hex_string(&c.sha256_fingerprint()))).collect();
+        chain.iter().map(|c| format!("\"{}\"", c.sha256_fingerprint_hex())).collect();
     let mut annotations = BTreeMap::new();
     annotations.insert(String::from(THUMBPRINT_ANNOTATION), format!("[{}]", thumbprints.join(",")));
     annotations.insert(String::from(CREATED_ANNOTATION), options.signing_time.to_rfc3339());
@@ -135,17 +135,16 @@ fn sign_payload(
             return Err(SignError::ExpiryNotAfterSigning { signing_time: options.signing_time, expiry });
         }
     }
-    let mut payload_target = subject_of(target);
-    payload_target.annotations = options.user_metadata.clone();
-    let payload = Payload { target_artifact: payload_target };
-    let request = SignRequest {
-        format: options.format,
-        payload,
-        signing_scheme: SigningScheme::X509,
-        signing_time: options.signing_time,
-        expiry: options.expiry,
-        signing_agent: options.signing_agent.clone(),
+    let payload = Payload {
+        target_artifact: TargetArtifact {
+            media_type: target.media_type.clone(),
+            digest: target.digest.to_string(),
+            size: target.size,
+            annotations: options.user_metadata.clone(),
+        },
     };
+    let mut request = SignRequest::new(options.format, &payload, options.signing_time, &options.signing_agent);
+    request.expiry = options.expiry;
     let chain_der: Vec<Vec<u8>> = chain.iter().map(|c| c.der().to_vec()).collect();
     Ok(envelope::sign(&request, key, &chain_der)?)
 }

@@ -11,7 +11,7 @@ mod request;
 mod semver;
 mod verdict;
 
-pub use pipeline::verify;
+pub use pipeline::{hex_string, verify};
 pub use plugin::{
     NoPlugins, PluginHost, VerificationPlugin, CAPABILITY_REVOCATION_CHECK, CAPABILITY_TRUSTED_IDENTITY,
 };

@@ -9,12 +9,12 @@ use super::semver::Version;
 use super::verdict::{
     Decision, Failure, FailureKind, Outcome, Rejection, SignatureReport, SignerSummary, Validation, Verdict,
 };
-use crate::envelope::{EnvelopeFormat, ParsedEnvelope, SigningScheme};
+use crate::envelope::{EnvelopeError, EnvelopeFormat, ParsedEnvelope, SigningScheme};
 use crate::oci::{media_types, ParsedManifest};
 use crate::time::Timestamp;
 use crate::timestamp;
-use crate::trust::{Action, Check, TrustPolicyStatement, TrustStores, VerificationLevel, VerifyTimestamp};
-use crate::x509::{self, Certificate, ChainPurpose, TrustStoreKind};
+use crate::trust::{Action, Check, StatementRules, TrustStores, VerificationLevel, VerifyTimestamp};
+use crate::x509::{self, Certificate, ChainPurpose, RevocationStatus, TrustStoreKind};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -25,7 +25,7 @@ use alloc::vec::Vec;
 pub fn verify(
     target: &Target,
     signatures: &[SignatureInput<'_>],
-    statement: &TrustPolicyStatement,
+    statement: &StatementRules,
     stores: &TrustStores,
     options: &VerifyOptions<'_>,
 ) -> Verdict {
@@ -57,7 +57,7 @@ pub fn verify(
 /// ends it.
 struct SignatureCheck<'a> {
     target: &'a Target,
-    statement: &'a TrustPolicyStatement,
+    statement: &'a StatementRules,
     stores: &'a TrustStores,
     options: &'a VerifyOptions<'a>,
     report: SignatureReport,
@@ -70,7 +70,7 @@ impl<'a> SignatureCheck<'a> {
     fn new(
         index: usize,
         target: &'a Target,
-        statement: &'a TrustPolicyStatement,
+        statement: &'a StatementRules,
         stores: &'a TrustStores,
         options: &'a VerifyOptions<'a>,
     ) -> Self {
@@ -123,13 +123,8 @@ impl<'a> SignatureCheck<'a> {
         self.report.format = Some(format);
 
         // 2. Integrity: envelope rules, chain rules, signature with the leaf key.
-        let envelope = ParsedEnvelope::parse(format, input.envelope).map_err(|e| {
-            let kind = match e.is_algorithm_error() {
-                true => FailureKind::AlgorithmInvalid,
-                false => FailureKind::EnvelopeMalformed,
-            };
-            self.integrity(Failure::new(kind, e.to_string()))
-        })?;
+        let envelope = ParsedEnvelope::parse(format, input.envelope)
+            .map_err(|e| self.integrity(Failure::new(envelope_failure_kind(&e), e.to_string())))?;
         let chain = self.parse_chain(&envelope).map_err(|f| self.integrity(f))?;
         let leaf = chain.first().ok_or_else(|| {
             self.integrity(Failure::new(FailureKind::CertificateChainInvalid, "the envelope carries no certificate"))
@@ -138,13 +133,9 @@ impl<'a> SignatureCheck<'a> {
         let key = leaf
             .public_key()
             .map_err(|e| self.integrity(Failure::new(FailureKind::CertificateChainInvalid, e.to_string())))?;
-        envelope.verify_signature(&key).map_err(|e| {
-            let kind = match e.is_algorithm_error() {
-                true => FailureKind::AlgorithmInvalid,
-                false => FailureKind::SignatureInvalid,
-            };
-            self.integrity(Failure::new(kind, e.to_string()))
-        })?;
+        envelope
+            .verify_signature(&key)
+            .map_err(|e| self.integrity(Failure::new(envelope_failure_kind(&e), e.to_string())))?;
         x509::validate_chain(&chain, ChainPurpose::CodeSigning, None)
             .map_err(|e| self.integrity(Failure::new(FailureKind::CertificateChainInvalid, e.to_string())))?;
 
@@ -152,15 +143,13 @@ impl<'a> SignatureCheck<'a> {
         let plugin = self.plugin(&envelope).map_err(|f| self.integrity(f))?;
         let plugin_caps = plugin.map(|p| p.capabilities()).unwrap_or_default();
         let has_cap = |cap: &str| plugin_caps.iter().any(|c| c == cap);
-        let unprocessed: Vec<String> =
-            envelope.signed().extended.iter().filter(|a| a.critical).map(|a| a.key.clone()).collect();
-        if plugin.is_none() {
-            if let Some(name) = unprocessed.first() {
-                return Err(self.integrity(Failure::new(
-                    FailureKind::UnprocessedCriticalAttribute,
-                    format!("critical attribute {name:?} is not understood and no verification plugin processes it"),
-                )));
-            }
+        // nv2 processes no critical extended attribute itself: only a named plugin may (checked in step 8).
+        let unprocessed: Vec<String> = envelope.signed().critical_extended().map(|a| a.key.clone()).collect();
+        if let (None, Some(name)) = (plugin, unprocessed.first()) {
+            return Err(self.integrity(Failure::new(
+                FailureKind::UnprocessedCriticalAttribute,
+                format!("critical attribute {name:?} is not understood and no verification plugin processes it"),
+            )));
         }
         self.record(Check::Integrity, Outcome::Passed)?;
 
@@ -305,7 +294,7 @@ impl<'a> SignatureCheck<'a> {
             SigningScheme::X509 => TrustStoreKind::Ca,
             SigningScheme::X509SigningAuthority => TrustStoreKind::SigningAuthority,
         };
-        let trusted = self.stores.certificates(kind, &self.statement.trust_stores);
+        let trusted = self.stores.certificates_of(kind, self.statement.store_names(kind));
         if trusted.is_empty() {
             return Outcome::Failed(Failure::new(
                 FailureKind::UntrustedCertificate,
@@ -324,11 +313,16 @@ impl<'a> SignatureCheck<'a> {
         let Some(leaf) = chain.first() else {
             return Outcome::Failed(Failure::new(FailureKind::UntrustedIdentity, "no leaf certificate"));
         };
-        match self.statement.trusted_identities.matches_certificate(leaf) {
-            true => Outcome::Passed,
-            false => Outcome::Failed(Failure::new(
+        let attributes = leaf.subject_attributes().unwrap_or_default();
+        match self.statement.trusted_identities.check(&attributes) {
+            Ok(()) => Outcome::Passed,
+            Err(why) => Outcome::Failed(Failure::new(
                 FailureKind::UntrustedIdentity,
-                format!("signer {:?} is not a trusted identity of policy {:?}", leaf.subject_string(), self.statement.name),
+                format!(
+                    "signer {:?} is not a trusted identity of policy {:?}: {why}",
+                    leaf.subject_string(),
+                    self.statement.name
+                ),
             )),
         }
     }
@@ -347,7 +341,12 @@ impl<'a> SignatureCheck<'a> {
                 None => Outcome::Passed,
             };
         }
-        let tsa_stores = self.stores.certificates(TrustStoreKind::Tsa, &self.statement.trust_stores);
+        let tsa_stores: Vec<Certificate> = self
+            .stores
+            .certificates_of(TrustStoreKind::Tsa, self.statement.store_names(TrustStoreKind::Tsa))
+            .into_iter()
+            .cloned()
+            .collect();
         let some_expired = chain.iter().any(|c| !c.is_valid_at(now));
         let run = !tsa_stores.is_empty()
             && (self.statement.signature_verification.verify_timestamp == VerifyTimestamp::Always || some_expired);
@@ -407,14 +406,16 @@ impl<'a> SignatureCheck<'a> {
 
     fn revocation_at(&self, chain: &[Certificate], at: Timestamp) -> Outcome {
         let fetch = |url: &str| self.options.crls.crl(url);
-        match x509::revocation::check_chain_revocation(chain, &fetch, at) {
-            x509::revocation::RevocationStatus::Good => Outcome::Passed,
-            x509::revocation::RevocationStatus::Revoked { detail } => {
-                Outcome::Failed(Failure::new(FailureKind::Revoked, detail))
-            }
-            x509::revocation::RevocationStatus::Unknown { reason } => {
-                Outcome::Failed(Failure::new(FailureKind::RevocationUnknown, reason))
-            }
+        match x509::check_chain_revocation(chain, &fetch, at).status {
+            RevocationStatus::Good => Outcome::Passed,
+            RevocationStatus::Revoked { subject, serial, revoked_at, .. } => Outcome::Failed(Failure::new(
+                FailureKind::Revoked,
+                format!("certificate {subject:?} (serial {serial}) was revoked at {revoked_at}"),
+            )),
+            RevocationStatus::Unknown { index, reason } => Outcome::Failed(Failure::new(
+                FailureKind::RevocationUnknown,
+                format!("revocation status of certificate {index} of the chain is unknown: {reason}"),
+            )),
         }
     }
 
@@ -479,7 +480,7 @@ impl<'a> SignatureCheck<'a> {
             }
             Target::Blob { digests, size, media_type } => {
                 let hash = envelope.algorithm.hash();
-                let expected = format!("{}:{}", hash.name(), hex(digests.get(hash)));
+                let expected = format!("{}:{}", hash.name(), hex_string(digests.get(hash)));
                 if got.digest != expected {
                     return Err(mismatch(format!("the signature is for {}, the blob is {expected}", got.digest)));
                 }
@@ -497,10 +498,21 @@ impl<'a> SignatureCheck<'a> {
     }
 }
 
+/// Maps an envelope error to its failure kind: algorithm problems, bad signatures, and everything else.
+fn envelope_failure_kind(error: &EnvelopeError) -> FailureKind {
+    match error {
+        EnvelopeError::UnsupportedAlgorithm { .. } | EnvelopeError::AlgorithmKeyMismatch { .. } => {
+            FailureKind::AlgorithmInvalid
+        }
+        EnvelopeError::SignatureInvalid => FailureKind::SignatureInvalid,
+        _ => FailureKind::EnvelopeMalformed,
+    }
+}
+
 fn summary(envelope: &ParsedEnvelope, chain: &[Certificate]) -> SignerSummary {
     SignerSummary {
         subject: chain.first().map(|c| c.subject_string()).unwrap_or_default(),
-        chain_sha256: chain.iter().map(|c| hex(&c.sha256_fingerprint())).collect(),
+        chain_sha256: chain.iter().map(|c| hex_string(&c.sha256_fingerprint())).collect(),
         algorithm: envelope.algorithm.jws_name().to_string(),
         signing_time: envelope.signed().signing_time.or(envelope.signed().authentic_signing_time),
         expiry: envelope.signed().expiry,
@@ -508,8 +520,8 @@ fn summary(envelope: &ParsedEnvelope, chain: &[Certificate]) -> SignerSummary {
     }
 }
 
-/// Lowercase hex, as digests and fingerprints are written.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex, as digests and fingerprints are written (shared by signing and verification).
+pub fn hex_string(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -2,7 +2,7 @@
 //! it judges. Kept apart from the pipeline so the wire format is in one readable place.
 
 use crate::envelope::{ParsedEnvelope, SigningScheme};
-use crate::trust::TrustPolicyStatement;
+use crate::trust::StatementRules;
 use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -15,7 +15,7 @@ pub(crate) fn verify_request(
     envelope: &ParsedEnvelope,
     unprocessed_critical: &[String],
     capabilities: &[&str],
-    statement: &TrustPolicyStatement,
+    statement: &StatementRules,
 ) -> Vec<u8> {
     let signed = envelope.signed();
     let mut critical = Map::new();
@@ -52,7 +52,7 @@ pub(crate) fn verify_request(
             "certificateChain": chain,
         },
         "trustPolicy": {
-            "trustedIdentities": statement.trusted_identities.to_strings(),
+            "trustedIdentities": identity_strings(statement),
             "signatureVerification": capabilities,
         },
     });
@@ -88,4 +88,18 @@ pub(crate) fn parse_response(bytes: &[u8], requested: &[&str]) -> Result<PluginR
         Some(_) => return Err(String::from("processedAttributes is not an array")),
     };
     Ok(PluginResponse { results, processed })
+}
+
+/// The policy's trusted identities as the strings the policy file holds.
+fn identity_strings(statement: &StatementRules) -> Vec<String> {
+    use crate::trust::{TrustedIdentities, TrustedIdentity};
+    match &statement.trusted_identities {
+        TrustedIdentities::Any => alloc::vec![String::from("*")],
+        TrustedIdentities::Listed(list) => list
+            .iter()
+            .map(|i| match i {
+                TrustedIdentity::X509Subject { raw, .. } | TrustedIdentity::Other { raw } => raw.to_string(),
+            })
+            .collect(),
+    }
 }
