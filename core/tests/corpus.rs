@@ -7,7 +7,7 @@
 
 use nv2_core::crypto::HashAlgorithm;
 use nv2_core::envelope::EnvelopeFormat;
-use nv2_core::oci::{Digest, ParsedManifest};
+use nv2_core::oci::ParsedManifest;
 use nv2_core::time::Timestamp;
 use nv2_core::trust::{BlobTrustPolicyDocument, StoreRef, TrustPolicyDocument, TrustStores};
 use nv2_core::verify::{
@@ -17,6 +17,10 @@ use nv2_core::x509::{self, Certificate, ChainPurpose, TrustStoreKind};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+#[path = "../examples/oci_layout/mod.rs"]
+mod oci_layout;
+use oci_layout::Layout;
 
 fn corpus_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("NV2_CORPUS_DIR") {
@@ -135,14 +139,16 @@ impl PluginHost for Plugins {
 }
 
 fn plugins(case: &Case) -> Plugins {
-    Plugins(case.json.get("plugin").map(|p| MockPlugin {
-        name: p["name"].as_str().unwrap_or_default().to_string(),
-        version: p["version"].as_str().unwrap_or_default().to_string(),
-        capabilities: p["capabilities"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|c| c.as_str().map(String::from)).collect())
-            .unwrap_or_default(),
-        response: serde_json::to_vec(&p["verify_signature_response"]).unwrap_or_default(),
+    Plugins(case.json.get("plugin").map(|p| {
+        MockPlugin {
+            name: p["name"].as_str().unwrap_or_default().to_string(),
+            version: p["version"].as_str().unwrap_or_default().to_string(),
+            capabilities: p["capabilities"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|c| c.as_str().map(String::from)).collect())
+                .unwrap_or_default(),
+            response: serde_json::to_vec(&p["verify_signature_response"]).unwrap_or_default(),
+        }
     }))
 }
 
@@ -190,8 +196,7 @@ fn run_envelope(case: &Case) -> Outcome {
         return valid(nv2_core::envelope::ParsedEnvelope::parse(format, &envelope).is_ok());
     }
     let stores = case.stores()?;
-    let store_names: Vec<&String> =
-        trust["stores"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    let store_names: Vec<&String> = trust["stores"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
     let policy = &trust["policy"];
     let mut verification = json!({ "level": policy["level"] });
     for key in ["verifyTimestamp", "override"] {
@@ -237,64 +242,6 @@ fn run_envelope(case: &Case) -> Outcome {
         eprintln!("  {}: {}", case.id(), verdict.reason());
     }
     valid(verdict.is_accepted())
-}
-
-/// An OCI image layout opened for reading: manifests by digest and the tags of index.json.
-struct Layout {
-    root: PathBuf,
-    index: Value,
-}
-
-impl Layout {
-    fn open(root: PathBuf) -> Result<Self, String> {
-        let index = std::fs::read(root.join("index.json")).map_err(|e| format!("index.json: {e}"))?;
-        let index = serde_json::from_slice(&index).map_err(|e| format!("index.json: {e}"))?;
-        Ok(Layout { root, index })
-    }
-    fn blob(&self, digest: &Digest) -> Result<Vec<u8>, String> {
-        let path = self.root.join("blobs").join(digest.algorithm().to_string()).join(digest.hex());
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        digest.verify(&bytes).map_err(|e| e.to_string())?;
-        Ok(bytes)
-    }
-    fn entries(&self) -> impl Iterator<Item = &Value> {
-        self.index["manifests"].as_array().into_iter().flatten()
-    }
-    fn resolve(&self, tag: &str) -> Result<Digest, String> {
-        self.entries()
-            .find(|m| m.pointer("/annotations/org.opencontainers.image.ref.name").and_then(Value::as_str) == Some(tag))
-            .and_then(|m| m["digest"].as_str())
-            .ok_or_else(|| format!("tag {tag} not in the layout"))?
-            .parse()
-            .map_err(|e: nv2_core::oci::OciError| e.to_string())
-    }
-    /// Every manifest in the layout whose subject is `subject`: entries of index.json and of tag-schema indexes.
-    fn referrers(&self, subject: &Digest) -> Result<Vec<Vec<u8>>, String> {
-        let mut seen = Vec::new();
-        let mut found = Vec::new();
-        let mut candidates: Vec<Digest> = Vec::new();
-        for entry in self.entries() {
-            let digest: Digest = entry["digest"].as_str().unwrap_or_default().parse().map_err(|e| format!("{e}"))?;
-            let bytes = self.blob(&digest)?;
-            let parsed = ParsedManifest::parse(entry["mediaType"].as_str(), &bytes).map_err(|e| e.to_string())?;
-            if let Some(index) = parsed.as_image_index() {
-                candidates.extend(index.manifests.iter().map(|d| d.digest.clone()));
-            }
-            candidates.push(digest);
-        }
-        for digest in candidates {
-            if seen.contains(&digest) {
-                continue;
-            }
-            seen.push(digest.clone());
-            let bytes = self.blob(&digest)?;
-            let Ok(parsed) = ParsedManifest::parse(None, &bytes) else { continue };
-            if parsed.subject().map(|s| &s.digest) == Some(subject) {
-                found.push(bytes);
-            }
-        }
-        Ok(found)
-    }
 }
 
 /// OCI-layout and artifact-bearing trust-policy cases: resolve the tag, discover signatures, select the statement
@@ -406,7 +353,8 @@ fn run_certificate(case: &Case) -> Outcome {
         }
         Some("trust-store-load") => {
             let store = &case.json["store"];
-            let kind: TrustStoreKind = store["type"].as_str().unwrap_or_default().parse().map_err(|e| format!("{e:?}"))?;
+            let kind: TrustStoreKind =
+                store["type"].as_str().unwrap_or_default().parse().map_err(|e| format!("{e:?}"))?;
             let dir = case.dir.join(store["dir"].as_str().ok_or("store.dir")?);
             let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
                 .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -415,9 +363,10 @@ fn run_certificate(case: &Case) -> Outcome {
             entries.sort();
             let mut certs = Vec::new();
             for path in entries {
-                match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| {
-                    x509::parse_certificates(&b).map_err(|e| e.to_string())
-                }) {
+                match std::fs::read(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| x509::parse_certificates(&b).map_err(|e| e.to_string()))
+                {
                     Ok(c) => certs.extend(c),
                     Err(_) => return valid(false),
                 }
@@ -459,7 +408,8 @@ fn run_timestamp_token(case: &Case) -> Outcome {
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
-    let roots: Vec<Certificate> = stores.certificates_of(TrustStoreKind::Tsa, store_names(&names)).into_iter().cloned().collect();
+    let roots: Vec<Certificate> =
+        stores.certificates_of(TrustStoreKind::Tsa, store_names(&names)).into_iter().cloned().collect();
     valid(nv2_core::timestamp::verify(&token, &message, hash, &roots).is_ok())
 }
 

@@ -55,11 +55,14 @@ impl Digest {
         let (alg, encoded) = text.split_once(':').ok_or_else(|| invalid("missing ':'"))?;
         // algorithm ::= algorithm-component (algorithm-separator algorithm-component)*; component [a-z0-9]+
         let alg_ok = !alg.is_empty()
-            && alg.split(['+', '.', '_', '-']).all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+            && alg
+                .split(['+', '.', '_', '-'])
+                .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
         if !alg_ok {
             return Err(invalid("malformed algorithm"));
         }
-        if encoded.is_empty() || !encoded.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-')) {
+        if encoded.is_empty() || !encoded.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'))
+        {
             return Err(invalid("malformed encoded part"));
         }
         let algorithm = match alg {

@@ -134,7 +134,9 @@ pub struct ArtifactManifest {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// Which kind of manifest a [`ParsedManifest`] holds.
+/// Which kind of manifest a [`ParsedManifest`] holds. (Variants differ in size; a manifest is parsed once and
+/// held by one owner, so boxing would only add an allocation.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Manifest {
     /// OCI image manifest or Docker schema2 manifest.
@@ -188,7 +190,9 @@ impl ParsedManifest {
             }
             (_, Some(d)) => d.to_string(),
             (Some(c), None) => c.to_string(),
-            (None, None) if map.contains_key("manifests") && !map.contains_key("blobs") => mt::OCI_IMAGE_INDEX.to_string(),
+            (None, None) if map.contains_key("manifests") && !map.contains_key("blobs") => {
+                mt::OCI_IMAGE_INDEX.to_string()
+            }
             (None, None) if map.contains_key("config") && map.contains_key("layers") => {
                 mt::OCI_IMAGE_MANIFEST.to_string()
             }
@@ -201,7 +205,9 @@ impl ParsedManifest {
                     return Err(OciError::MalformedManifest(String::from("schemaVersion must be 2")));
                 }
                 let m: ImageManifest = from_value(value)?;
-                if m.config.media_type == mt::OCI_EMPTY && m.artifact_type.is_none() && media_type == mt::OCI_IMAGE_MANIFEST
+                if m.config.media_type == mt::OCI_EMPTY
+                    && m.artifact_type.is_none()
+                    && media_type == mt::OCI_IMAGE_MANIFEST
                 {
                     // image-spec 1.1: artifactType MUST be set when the config is the empty descriptor. Registries
                     // in the wild accept it anyway (ORAS 1.0 pushed such manifests), so this is not refused.
@@ -300,10 +306,9 @@ impl ParsedManifest {
     /// The subject is not a child: it is the manifest this one points back to.
     pub fn children(&self) -> Vec<(ChildKind, &Descriptor)> {
         match &self.manifest {
-            Manifest::Image(m) => core::iter::once(&m.config)
-                .chain(m.layers.iter())
-                .map(|d| (ChildKind::Blob, d))
-                .collect(),
+            Manifest::Image(m) => {
+                core::iter::once(&m.config).chain(m.layers.iter()).map(|d| (ChildKind::Blob, d)).collect()
+            }
             Manifest::Index(i) => i.manifests.iter().map(|d| (ChildKind::Manifest, d)).collect(),
             Manifest::Artifact(a) => a.blobs.iter().map(|d| (ChildKind::Blob, d)).collect(),
         }

@@ -6,8 +6,8 @@ mod descriptor;
 mod digest;
 mod manifest;
 pub mod media_types;
-pub mod referrers;
 mod reference;
+pub mod referrers;
 
 pub use descriptor::{Descriptor, Platform};
 pub use digest::{Digest, DigestAlgorithm, Digester};

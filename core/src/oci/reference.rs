@@ -160,7 +160,8 @@ fn validate_registry(registry: &str) -> Result<(), String> {
 /// Validates a repository name against `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
 /// and the 255-character bound. Registries use this for every `<name>` in a URL.
 pub fn validate_repository_name(name: &str) -> Result<(), OciError> {
-    let invalid = |reason: &str| OciError::InvalidName { name: name.chars().take(300).collect(), reason: reason.to_string() };
+    let invalid =
+        |reason: &str| OciError::InvalidName { name: name.chars().take(300).collect(), reason: reason.to_string() };
     if name.is_empty() {
         return Err(invalid("empty"));
     }

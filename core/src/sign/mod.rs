@@ -86,8 +86,7 @@ pub fn sign_artifact(
     let envelope = sign_payload(target, key, chain, options)?;
     let envelope_descriptor =
         Descriptor::new(options.format.media_type(), Digest::sha256(&envelope), envelope.len() as u64);
-    let thumbprints: Vec<String> =
-        chain.iter().map(|c| format!("\"{}\"", c.sha256_fingerprint_hex())).collect();
+    let thumbprints: Vec<String> = chain.iter().map(|c| format!("\"{}\"", c.sha256_fingerprint_hex())).collect();
     let mut annotations = BTreeMap::new();
     annotations.insert(String::from(THUMBPRINT_ANNOTATION), format!("[{}]", thumbprints.join(",")));
     annotations.insert(String::from(CREATED_ANNOTATION), options.signing_time.to_rfc3339());

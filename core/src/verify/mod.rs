@@ -12,9 +12,7 @@ mod semver;
 mod verdict;
 
 pub use pipeline::{hex_string, verify};
-pub use plugin::{
-    NoPlugins, PluginHost, VerificationPlugin, CAPABILITY_REVOCATION_CHECK, CAPABILITY_TRUSTED_IDENTITY,
-};
+pub use plugin::{NoPlugins, PluginHost, VerificationPlugin, CAPABILITY_REVOCATION_CHECK, CAPABILITY_TRUSTED_IDENTITY};
 pub use request::{BlobDigester, BlobDigests, CrlSource, NoCrls, SignatureInput, Target, VerifyOptions};
 pub use semver::Version;
 pub use verdict::{

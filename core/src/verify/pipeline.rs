@@ -265,7 +265,10 @@ impl<'a> SignatureCheck<'a> {
         })?;
         if let Some(min) = envelope.signed().verification_plugin_min_version.as_deref() {
             let wanted = Version::parse(min).ok_or_else(|| {
-                Failure::new(FailureKind::EnvelopeMalformed, format!("verificationPluginMinVersion {min:?} is not SemVer"))
+                Failure::new(
+                    FailureKind::EnvelopeMalformed,
+                    format!("verificationPluginMinVersion {min:?} is not SemVer"),
+                )
             })?;
             let have = Version::parse(plugin.version()).ok_or_else(|| {
                 Failure::new(
@@ -370,11 +373,11 @@ impl<'a> SignatureCheck<'a> {
                 "the trust policy requires a timestamp and the signature has none",
             ));
         };
-        let verified = match timestamp::verify(token, envelope.signature(), Some(envelope.algorithm.hash()), &tsa_stores)
-        {
-            Ok(v) => v,
-            Err(e) => return Outcome::Failed(Failure::new(FailureKind::TimestampInvalid, e.to_string())),
-        };
+        let verified =
+            match timestamp::verify(token, envelope.signature(), Some(envelope.algorithm.hash()), &tsa_stores) {
+                Ok(v) => v,
+                Err(e) => return Outcome::Failed(Failure::new(FailureKind::TimestampInvalid, e.to_string())),
+            };
         if let Some(signer) = self.report.signer.as_mut() {
             signer.timestamp = Some(verified.gen_time);
         }
@@ -394,7 +397,10 @@ impl<'a> SignatureCheck<'a> {
         }
         if self.options.check_tsa_revocation {
             if let Outcome::Failed(f) = self.revocation_at(&verified.tsa_chain, verified.gen_time) {
-                return Outcome::Failed(Failure::new(FailureKind::TimestampInvalid, format!("TSA chain: {}", f.detail)));
+                return Outcome::Failed(Failure::new(
+                    FailureKind::TimestampInvalid,
+                    format!("TSA chain: {}", f.detail),
+                ));
             }
         }
         Outcome::Passed
@@ -438,7 +444,9 @@ impl<'a> SignatureCheck<'a> {
         let response = match plugin.verify_signature(&request) {
             Ok(r) => r,
             Err(e) => {
-                return Err(self.integrity(Failure::new(FailureKind::PluginCheckFailed, format!("{}: {e}", plugin.name()))))
+                return Err(
+                    self.integrity(Failure::new(FailureKind::PluginCheckFailed, format!("{}: {e}", plugin.name())))
+                )
             }
         };
         let parsed = super::plugin_protocol::parse_response(&response, &wanted)
@@ -475,7 +483,10 @@ impl<'a> SignatureCheck<'a> {
                     return Err(mismatch(format!("the signature is for size {}, not {size}", got.size)));
                 }
                 if got.media_type != *media_type {
-                    return Err(mismatch(format!("the signature is for media type {}, not {media_type}", got.media_type)));
+                    return Err(mismatch(format!(
+                        "the signature is for media type {}, not {media_type}",
+                        got.media_type
+                    )));
                 }
             }
             Target::Blob { digests, size, media_type } => {

@@ -45,7 +45,10 @@ fn valid_ids(s: &str, numeric_no_leading_zero: bool) -> bool {
         && s.split('.').all(|id| {
             !id.is_empty()
                 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !(numeric_no_leading_zero && id.len() > 1 && id.starts_with('0') && id.bytes().all(|b| b.is_ascii_digit()))
+                && !(numeric_no_leading_zero
+                    && id.len() > 1
+                    && id.starts_with('0')
+                    && id.bytes().all(|b| b.is_ascii_digit()))
         })
 }
 
