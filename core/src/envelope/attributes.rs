@@ -360,13 +360,12 @@ mod tests {
     }
 
     #[test]
-    fn unknown_critical_needs_a_plugin() {
+    fn unknown_critical_attributes_are_kept_for_the_pipeline() {
         let mut h = header();
         h.extended.push(("SomeKey".into(), Value::from("v")));
         h.crit = Some(Vec::from([SIGNING_SCHEME.to_string(), "SomeKey".to_string()]));
-        assert!(
-            matches!(SignedAttributes::from_decoded(h), Err(EnvelopeError::UnknownCritical { name }) if name == "SomeKey")
-        );
+        let attrs = SignedAttributes::from_decoded(h).unwrap();
+        assert_eq!(attrs.critical_extended().map(|a| a.key.as_str()).collect::<Vec<_>>(), ["SomeKey"]);
 
         let mut h = header();
         h.extended.push(("SomeKey".into(), Value::from("v")));

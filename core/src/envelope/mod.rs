@@ -145,12 +145,6 @@ pub enum EnvelopeError {
         /// The header.
         name: String,
     },
-    /// A critical header nobody can process (nv2 processes none, and no verification plugin is named).
-    #[error("unknown critical header {name:?}")]
-    UnknownCritical {
-        /// The header.
-        name: String,
-    },
     /// A required signed attribute is absent.
     #[error("signed attribute {name:?} is missing")]
     MissingAttribute {

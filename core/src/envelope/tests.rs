@@ -312,12 +312,9 @@ fn jws_conformance_vector() {
     let written: serde_json::Value = serde_json::from_slice(&written).unwrap();
     assert_eq!(written["header"][SIGNING_AGENT], agent);
 
-    // nv2 refuses to verify it: no x5c, and an unknown critical attribute without a plugin.
+    // It cannot be an envelope nv2 verifies: there is no x5c.
     let bytes = read(&root.join("encoding-vectors/notation-core-go/jws/conformance.json"));
-    assert_eq!(
-        ParsedEnvelope::parse(EnvelopeFormat::Jws, &bytes).unwrap_err(),
-        EnvelopeError::UnknownCritical { name: "signedCritKey1".into() }
-    );
+    assert_eq!(ParsedEnvelope::parse(EnvelopeFormat::Jws, &bytes).unwrap_err(), EnvelopeError::MissingCertificateChain);
 }
 
 #[test]
@@ -362,10 +359,10 @@ fn cose_conformance_vector() {
     let unprotected = hex(unprotected_hex);
     assert!(message.windows(unprotected.len()).any(|w| w == unprotected));
 
-    // Parsing reads the attributes back (and then refuses the unknown critical attribute).
+    // Parsing reads the attributes back; without an x5chain it is no verifiable envelope.
     assert_eq!(
         ParsedEnvelope::parse(EnvelopeFormat::Cose, &expected).unwrap_err(),
-        EnvelopeError::UnknownCritical { name: "signedCritKey1".into() }
+        EnvelopeError::MissingCertificateChain
     );
 }
 
@@ -538,7 +535,7 @@ fn algorithm_must_match_the_key() {
 }
 
 #[test]
-fn unknown_critical_attribute_is_refused() {
+fn unknown_critical_attribute_is_parsed_and_exposed() {
     for format in [EnvelopeFormat::Jws, EnvelopeFormat::Cose] {
         let k = key(KeyKind::P256);
         let mut req = request(format);
@@ -548,10 +545,10 @@ fn unknown_critical_attribute_is_refused() {
             critical: true,
         });
         let bytes = sign(&req, &k, &[fake_cert(&k)]).unwrap();
-        assert_eq!(
-            ParsedEnvelope::parse(format, &bytes).unwrap_err(),
-            EnvelopeError::UnknownCritical { name: "com.example.mustUnderstand".into() }
-        );
+        // Parsing keeps it; the verification pipeline refuses it unless a plugin processes it.
+        let parsed = ParsedEnvelope::parse(format, &bytes).unwrap();
+        let critical: Vec<&str> = parsed.signed().critical_extended().map(|a| a.key.as_str()).collect();
+        assert_eq!(critical, ["com.example.mustUnderstand"]);
         // With a verification plugin named, it is kept for the plugin to process.
         req.verification_plugin = Some("com.example.plugin".into());
         req.verification_plugin_min_version = Some("1.0.0".into());
