@@ -87,19 +87,14 @@ pub fn sign_artifact(
     let envelope_descriptor =
         Descriptor::new(options.format.media_type(), Digest::sha256(&envelope), envelope.len() as u64);
     let thumbprints: Vec<String> = chain.iter().map(|c| format!("\"{}\"", c.sha256_fingerprint_hex())).collect();
-    let mut annotations = BTreeMap::new();
-    annotations.insert(String::from(THUMBPRINT_ANNOTATION), format!("[{}]", thumbprints.join(",")));
-    annotations.insert(String::from(CREATED_ANNOTATION), options.signing_time.to_rfc3339());
-    let manifest = ImageManifest::artifact(
-        media_types::NOTARY_SIGNATURE,
-        alloc::vec![envelope_descriptor.clone()],
-        Some(subject_of(target)),
-        annotations,
-    );
+    let manifest = ImageManifest::artifact(media_types::NOTARY_SIGNATURE, alloc::vec![envelope_descriptor.clone()])
+        .with_subject(subject_of(target))
+        .with_annotation(THUMBPRINT_ANNOTATION, &format!("[{}]", thumbprints.join(",")))
+        .with_annotation(CREATED_ANNOTATION, &options.signing_time.to_rfc3339());
     let bytes = manifest.to_json_bytes()?;
-    let manifest_descriptor =
-        Descriptor::new(media_types::OCI_IMAGE_MANIFEST, Digest::sha256(&bytes), bytes.len() as u64)
-            .with_artifact_type(media_types::NOTARY_SIGNATURE);
+    let mut manifest_descriptor =
+        Descriptor::new(media_types::OCI_IMAGE_MANIFEST, Digest::sha256(&bytes), bytes.len() as u64);
+    manifest_descriptor.artifact_type = Some(String::from(media_types::NOTARY_SIGNATURE));
     Ok(SignedArtifact { envelope, envelope_descriptor, manifest: bytes, manifest_descriptor })
 }
 
