@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs the peer tools nv2's tests run against into $HOME/.cache/nv2/peers (outside the checkout, so a second run is
+# fast). Idempotent: a peer already present at the pinned version is not rebuilt.
+#
+# Peers installed here:
+#   conformance  OCI distribution-spec conformance suite, used by host-registry's conformance test.
+set -euo pipefail
+
+PEERS="${NV2_PEERS_DIR:-$HOME/.cache/nv2/peers}"
+export GOBIN="$PEERS/bin"
+mkdir -p "$GOBIN"
+
+# The issue pins distribution-spec v1.1.1 (commit a139cc4). The Go module proxy reachable here does not serve that
+# commit (no tag of its own, "version not available"), so when it is missing we use the newest pseudo-version the proxy
+# has, pinned below: the redesigned suite, which also runs every v1.1 check (plus sha512 and more data sets).
+CONFORMANCE_MODULE=github.com/opencontainers/distribution-spec/conformance
+CONFORMANCE_VERSIONS=(a139cc423184af6078077b9b7ee336eddbd03f8f v0.0.0-20260831232431-97274622c111)
+
+install_conformance() {
+  if [[ -x "$GOBIN/conformance" && -f "$GOBIN/.conformance-version" ]]; then
+    echo "install-peers: conformance already built ($(cat "$GOBIN/.conformance-version"))"
+    return
+  fi
+  local dir="" version=""
+  for version in "${CONFORMANCE_VERSIONS[@]}"; do
+    dir=$(go mod download -json "$CONFORMANCE_MODULE@$version" 2>/dev/null \
+      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' || true)
+    if [[ -n "$dir" && -d "$dir" ]]; then break; fi
+    echo "install-peers: conformance $version not available from the module proxy" >&2
+    dir=""
+  done
+  if [[ -z "$dir" ]]; then
+    echo "install-peers: could not download the conformance suite" >&2
+    exit 1
+  fi
+  local work="$PEERS/src/conformance"
+  rm -rf "$work"
+  mkdir -p "$work"
+  cp -R "$dir"/. "$work"/
+  chmod -R u+w "$work"
+  if grep -q '^package main' "$work"/main.go 2>/dev/null; then
+    (cd "$work" && CGO_ENABLED=0 go build -buildvcs=false -o "$GOBIN/conformance" .)
+  else
+    (cd "$work" && CGO_ENABLED=0 go test -c -o "$GOBIN/conformance" \
+      -ldflags="-X $CONFORMANCE_MODULE.Version=v1.1.1")
+  fi
+  echo "$version" > "$GOBIN/.conformance-version"
+  echo "install-peers: built $GOBIN/conformance ($version)"
+}
+
+install_conformance

@@ -1,0 +1,71 @@
+//! nv2-registry: an OCI distribution-spec v1.1 registry built for linked artifacts.
+//!
+//! Signatures and SBoMs live next to the image they describe; this registry stores them byte-exact and answers
+//! "what links to this digest?" from an index kept at write time (OCI referrers API, plus the prototype-2 and ORAS
+//! 2021 shapes of the same question). Storage is content-addressed, verified while streaming and crash-safe.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod content;
+pub mod http;
+pub mod registry;
+pub mod storage;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use config::Settings;
+use storage::FilesystemStorage;
+
+/// Why the registry could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Opening storage or rebuilding indexes failed.
+    #[error("cannot open registry: {0}")]
+    Registry(#[from] registry::RegistryError),
+    /// Opening the storage root failed.
+    #[error("cannot open storage: {0}")]
+    Storage(#[from] storage::StorageError),
+    /// Binding or serving failed.
+    #[error("cannot serve: {0}")]
+    Io(#[from] std::io::Error),
+    /// The server loop failed.
+    #[error(transparent)]
+    Serve(#[from] http::ServeError),
+    /// The configuration asks for something this build cannot do.
+    #[error("unsupported configuration: {0}")]
+    Unsupported(String),
+}
+
+/// Runs a registry with `settings` until `shutdown` resolves.
+pub async fn run(settings: Settings, shutdown: impl std::future::Future<Output = ()>) -> Result<(), RunError> {
+    if matches!(settings.access, config::AccessMode::Public | config::AccessMode::Private) {
+        return Err(RunError::Unsupported("authenticated access modes are not implemented yet".into()));
+    }
+    let storage = Arc::new(FilesystemStorage::open(&settings.data_dir).await?);
+    let listen = settings.listen;
+    let registry = registry::Registry::open(storage, settings).await?;
+    let app = Arc::new(http::App { registry, metrics: http::Metrics::default() });
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, "nv2-registry listening");
+    // Machine-readable readiness line (tests and scripts wait for it).
+    println!("nv2-registry listening on http://{local}");
+
+    let expiry_app = app.clone();
+    let expiry = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match expiry_app.registry.expire_uploads().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "expired abandoned uploads"),
+                Err(e) => tracing::warn!(error = %e, "upload expiry failed"),
+            }
+        }
+    });
+    let result = http::serve(app, listener, shutdown, Duration::from_secs(60)).await;
+    expiry.abort();
+    result.map_err(RunError::from)
+}
