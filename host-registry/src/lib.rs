@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod config;
 pub mod content;
 pub mod http;
@@ -33,20 +34,18 @@ pub enum RunError {
     /// The server loop failed.
     #[error(transparent)]
     Serve(#[from] http::ServeError),
-    /// The configuration asks for something this build cannot do.
-    #[error("unsupported configuration: {0}")]
-    Unsupported(String),
+    /// Access control could not be set up.
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
 }
 
 /// Runs a registry with `settings` until `shutdown` resolves.
 pub async fn run(settings: Settings, shutdown: impl std::future::Future<Output = ()>) -> Result<(), RunError> {
-    if matches!(settings.access, config::AccessMode::Public | config::AccessMode::Private) {
-        return Err(RunError::Unsupported("authenticated access modes are not implemented yet".into()));
-    }
+    let auth = auth::Auth::from_settings(&settings)?;
     let storage = Arc::new(FilesystemStorage::open(&settings.data_dir).await?);
     let listen = settings.listen;
     let registry = registry::Registry::open(storage, settings).await?;
-    let app = Arc::new(http::App { registry, metrics: http::Metrics::default() });
+    let app = Arc::new(http::App { registry, metrics: http::Metrics::default(), auth });
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let local = listener.local_addr()?;
     tracing::info!(address = %local, "nv2-registry listening");

@@ -21,12 +21,21 @@ struct Cli {
 enum Command {
     /// Run the registry server.
     Serve(ServeArgs),
+    /// Print an htpasswd line (bcrypt) for USER with the password read from standard input.
+    Htpasswd {
+        /// User name.
+        user: String,
+        /// bcrypt cost (4..=31).
+        #[arg(long, default_value_t = 10)]
+        cost: u32,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(&args),
+        Command::Htpasswd { user, cost } => htpasswd(&user, cost),
     }
 }
 
@@ -48,6 +57,29 @@ fn serve(args: &ServeArgs) -> ExitCode {
     };
     match runtime.block_on(nv2_registry::run(settings, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nv2-registry: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn htpasswd(user: &str, cost: u32) -> ExitCode {
+    if user.is_empty() || user.contains(':') {
+        eprintln!("nv2-registry: user names must be non-empty and must not contain ':'");
+        return ExitCode::from(2);
+    }
+    let mut password = String::new();
+    if std::io::stdin().read_line(&mut password).is_err() {
+        eprintln!("nv2-registry: cannot read the password from standard input");
+        return ExitCode::FAILURE;
+    }
+    let password = password.trim_end_matches(['\r', '\n']);
+    match bcrypt::hash(password, cost) {
+        Ok(hash) => {
+            println!("{user}:{hash}");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("nv2-registry: {e}");
             ExitCode::FAILURE

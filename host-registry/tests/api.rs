@@ -368,3 +368,40 @@ async fn catalog_and_tags_page_with_link() {
     let metrics = c.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("nv2_registry_requests_total{route=\"catalog\",status=\"200\"}"));
 }
+
+#[tokio::test]
+async fn public_mode_pulls_anonymously_and_pushes_with_basic_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let htpasswd = dir.path().join("htpasswd");
+    std::fs::write(&htpasswd, format!("bob:{}\n", bcrypt::hash("pw", 4).unwrap())).unwrap();
+    let server = support::Server::start(&["--access", "public", "--htpasswd", htpasswd.to_str().unwrap()]);
+    let c = Client::new(&server);
+    let push = |auth: Option<(&str, &str)>| {
+        let mut r = c.http.post(format!("{}/v2/pub/x/blobs/uploads/?digest={}", c.url, sha256(b"hi"))).body("hi");
+        if let Some((u, p)) = auth {
+            r = r.basic_auth(u, Some(p));
+        }
+        r.send()
+    };
+    let r = push(None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["WWW-Authenticate"], "Basic realm=\"nv2-registry\"");
+    assert_eq!(json_of(r).await["errors"][0]["code"], "UNAUTHORIZED");
+    assert_eq!(push(Some(("bob", "wrong"))).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(push(Some(("bob", "pw"))).await.unwrap().status(), StatusCode::CREATED);
+    let r = c.get(&format!("/v2/pub/x/blobs/{}", sha256(b"hi"))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"hi");
+    let r = c.http.delete(format!("{}/v2/pub/x/blobs/{}", c.url, sha256(b"hi"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn read_only_mode_refuses_writes() {
+    let server = support::Server::start(&["--access", "read-only"]);
+    let c = Client::new(&server);
+    let r = c.http.post(format!("{}/v2/ro/x/blobs/uploads/", c.url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(json_of(r).await["errors"][0]["code"], "UNSUPPORTED");
+    assert_eq!(c.get("/v2/").await.status(), StatusCode::OK);
+}

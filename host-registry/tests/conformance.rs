@@ -19,17 +19,28 @@ fn suite() -> Option<PathBuf> {
     candidates.into_iter().flatten().find(|p| p.is_file())
 }
 
-#[test]
-fn oci_conformance_suite_passes_completely() {
+/// Counts from the suite's closing summary.
+#[derive(Debug)]
+struct Outcome {
+    pass: Option<u64>,
+    fail: Option<u64>,
+    error: Option<u64>,
+    skip: Option<u64>,
+    failures: Vec<String>,
+    success: bool,
+}
+
+/// Runs the suite against a fresh server started with `flags`; `None` when the suite is missing outside CI.
+fn run_suite(flags: &[&str], env: &[(&str, &str)]) -> Option<Outcome> {
     let Some(bin) = suite() else {
         let msg = "OCI conformance suite not installed: run .ci/install-peers.sh";
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{msg}");
         }
         eprintln!("skipping: {msg}");
-        return;
+        return None;
     };
-    let server = support::Server::start(&[]);
+    let server = support::Server::start(flags);
     let results = tempfile::tempdir().expect("results dir");
     let output = Command::new(&bin)
         .current_dir(results.path())
@@ -42,7 +53,7 @@ fn oci_conformance_suite_passes_completely() {
         .env("OCI_API_MANIFESTS_TAG_PARAM", "true")
         .env("OCI_API_BLOBS_DIGEST_HEADER", "true")
         .env("OCI_API_MANIFESTS_DIGEST_HEADER", "true")
-        .env("OCI_API_BLOBS_MOUNT_ANONYMOUS", "true")
+        .envs(env.iter().copied())
         .output()
         .expect("run conformance suite");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -51,12 +62,44 @@ fn oci_conformance_suite_passes_completely() {
         let line = summary.lines().find(|l| l.trim_start().starts_with(label))?;
         line.rsplit(':').next()?.trim().parse().ok()
     };
-    let (pass, fail, error, skip) = (count("Pass"), count("FAIL"), count("Error"), count("Skip"));
-    println!("conformance: pass={pass:?} fail={fail:?} error={error:?} skip={skip:?}");
-    let failures: Vec<&str> = stdout.lines().filter(|l| l.trim_end().ends_with(": FAIL")).take(40).collect();
-    assert!(output.status.success(), "conformance exited with {}; failing: {failures:#?}", output.status);
-    assert_eq!(fail, Some(0), "failing: {failures:#?}");
-    assert_eq!(error, Some(0));
-    assert_eq!(skip, Some(0), "skipped checks count as not passing");
-    assert!(pass.is_some_and(|p| p > 900), "suspiciously few checks ran: {pass:?}");
+    let failures = stdout.lines().filter(|l| l.trim_end().ends_with(": FAIL")).take(40).map(str::to_owned).collect();
+    let outcome = Outcome {
+        pass: count("Pass"),
+        fail: count("FAIL"),
+        error: count("Error"),
+        skip: count("Skip"),
+        failures,
+        success: output.status.success(),
+    };
+    println!("conformance {flags:?}: {outcome:?}");
+    Some(outcome)
+}
+
+#[test]
+fn oci_conformance_suite_passes_completely() {
+    let Some(o) = run_suite(&[], &[("OCI_API_BLOBS_MOUNT_ANONYMOUS", "true")]) else { return };
+    assert!(o.success, "conformance failed: {:#?}", o.failures);
+    assert_eq!(o.fail, Some(0), "failing: {:#?}", o.failures);
+    assert_eq!(o.error, Some(0));
+    assert_eq!(o.skip, Some(0), "skipped checks count as not passing");
+    assert!(o.pass.is_some_and(|p| p > 900), "suspiciously few checks ran: {:?}", o.pass);
+}
+
+/// The private deployment: every request authenticated through the built-in token service.
+#[test]
+fn oci_conformance_suite_passes_with_token_auth() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let htpasswd = dir.path().join("htpasswd");
+    let hash = bcrypt::hash("s3cret", 4).expect("bcrypt");
+    std::fs::write(&htpasswd, format!("alice:{hash}\n")).expect("write htpasswd");
+    let path = htpasswd.to_str().expect("utf-8 path");
+    let flags = ["--access", "private", "--auth-scheme", "token", "--htpasswd", path];
+    let Some(o) = run_suite(&flags, &[("OCI_USERNAME", "alice"), ("OCI_PASSWORD", "s3cret")]) else { return };
+    assert!(o.success, "conformance failed: {:#?}", o.failures);
+    assert_eq!(o.fail, Some(0), "failing: {:#?}", o.failures);
+    assert_eq!(o.error, Some(0));
+    // Only the anonymous-mount checks may be skipped: with access control, mounting without `from` would search
+    // repositories the caller cannot read, so it answers 202.
+    assert!(o.skip.is_some_and(|s| s <= 4), "skipped: {:?}", o.skip);
+    assert!(o.pass.is_some_and(|p| p > 900), "suspiciously few checks ran: {:?}", o.pass);
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::auth::{AuthScheme, Grant};
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -93,6 +95,18 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Log as JSON lines.
     pub log_json: bool,
+    /// htpasswd file with bcrypt entries (needed by the public and private modes).
+    pub htpasswd: Option<PathBuf>,
+    /// Credential scheme announced to clients.
+    pub auth_scheme: AuthScheme,
+    /// Token realm URL announced in Bearer challenges (default: `http://<Host>/auth/token`).
+    pub token_realm: Option<String>,
+    /// Token service name.
+    pub token_service: String,
+    /// Token lifetime in seconds.
+    pub token_ttl_secs: u64,
+    /// Per-user repository grants; empty means every authenticated user may do everything.
+    pub grants: Vec<Grant>,
 }
 
 impl Default for Settings {
@@ -113,6 +127,12 @@ impl Default for Settings {
             body_idle_timeout_secs: 60,
             cors_origins: Vec::new(),
             log_json: false,
+            htpasswd: None,
+            auth_scheme: AuthScheme::Basic,
+            token_realm: None,
+            token_service: "nv2-registry".to_owned(),
+            token_ttl_secs: 300,
+            grants: Vec::new(),
         }
     }
 }
@@ -185,6 +205,18 @@ pub struct ServeArgs {
     /// Log as JSON lines.
     #[arg(long, env = "NV2_REGISTRY_LOG_JSON")]
     pub log_json: bool,
+    /// htpasswd file (bcrypt entries, `htpasswd -B`) with the users of the public and private modes.
+    #[arg(long, env = "NV2_REGISTRY_HTPASSWD")]
+    pub htpasswd: Option<PathBuf>,
+    /// Credential scheme: basic (HTTP Basic) or token (Docker token flow via /auth/token) [default: basic].
+    #[arg(long, env = "NV2_REGISTRY_AUTH_SCHEME", value_enum)]
+    pub auth_scheme: Option<AuthScheme>,
+    /// Token realm URL for Bearer challenges [default: http://<Host>/auth/token].
+    #[arg(long, env = "NV2_REGISTRY_TOKEN_REALM")]
+    pub token_realm: Option<String>,
+    /// Token lifetime in seconds [default: 300].
+    #[arg(long, env = "NV2_REGISTRY_TOKEN_TTL_SECS")]
+    pub token_ttl_secs: Option<u64>,
 }
 
 impl ServeArgs {
@@ -229,6 +261,18 @@ impl ServeArgs {
         }
         if self.log_json {
             s.log_json = true;
+        }
+        if let Some(v) = &self.htpasswd {
+            s.htpasswd = Some(v.clone());
+        }
+        if let Some(v) = self.auth_scheme {
+            s.auth_scheme = v;
+        }
+        if let Some(v) = &self.token_realm {
+            s.token_realm = Some(v.clone());
+        }
+        if let Some(v) = self.token_ttl_secs {
+            s.token_ttl_secs = v;
         }
         s.validate()?;
         Ok(s)

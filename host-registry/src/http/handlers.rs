@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::route::{self, Route};
 use super::{error, App, HttpResponse};
+use crate::auth::{Action, Auth, Denial, Need};
 use crate::config::AccessMode;
 use crate::content::{manifest::OCI_INDEX, Algorithm, Digest, Reference};
 use crate::registry::{BodyStream, ChunkRange, RegistryError};
@@ -81,6 +82,19 @@ async fn dispatch(app: &Arc<App>, route: Route, req: Request<Incoming>) -> Resul
         return Err(RegistryError::Unsupported("this registry is read-only"));
     }
     let query = Query::parse(req.uri().query());
+    if let Some(auth) = &app.auth {
+        if let Some(denied) = check_access(auth, &route, &method, req.headers()) {
+            return Ok(denied);
+        }
+        if route == Route::Token {
+            let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            let scopes: Vec<String> = query.all("scope").map(str::to_owned).collect();
+            return Ok(match auth.issue_token(authorization, &scopes) {
+                Ok(body) => json_response(StatusCode::OK, "application/json", &body),
+                Err(denial) => denial_response(denial),
+            });
+        }
+    }
     match (route, method) {
         (Route::Health, Method::GET | Method::HEAD) => Ok(bytes_response(StatusCode::OK, "text/plain", "ok\n")),
         (Route::Metrics, Method::GET) => {
@@ -171,6 +185,40 @@ async fn dispatch(app: &Arc<App>, route: Route, req: Request<Incoming>) -> Resul
             })
         }
         _ => Err(RegistryError::Unsupported("method not allowed on this endpoint")),
+    }
+}
+
+// ---- access control ----
+
+/// Returns the refusal for a request the caller may not make, `None` when it may proceed.
+fn check_access(auth: &Auth, route: &Route, method: &Method, headers: &HeaderMap) -> Option<HttpResponse> {
+    let action = match (route, method) {
+        (Route::Health | Route::Metrics | Route::Token | Route::NotFound, _) => return None,
+        (_, &Method::GET | &Method::HEAD) => Action::Pull,
+        (_, &Method::DELETE) if !matches!(route, Route::Upload { .. }) => Action::Delete,
+        _ => Action::Push,
+    };
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    auth.authorize(authorization, host, Need { repo: route.repository(), action }).err().map(denial_response)
+}
+
+/// Whether the caller may read the mount source; when it may not, the mount is not attempted and an ordinary upload
+/// session starts instead (202), which the spec allows and which leaks nothing about the source.
+fn may_read(app: &App, headers: &HeaderMap, repo: &str) -> bool {
+    let Some(auth) = &app.auth else { return true };
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    auth.authorize(authorization, None, Need { repo: Some(repo), action: Action::Pull }).is_ok()
+}
+
+fn denial_response(denial: Denial) -> HttpResponse {
+    match denial {
+        Denial::Challenge(value) => {
+            let mut r = error_response(&RegistryError::Unauthorized, false);
+            set(r.headers_mut(), header::WWW_AUTHENTICATE, &value);
+            r
+        }
+        Denial::Forbidden => error_response(&RegistryError::Denied, false),
     }
 }
 
@@ -273,7 +321,11 @@ async fn upload_start(
 ) -> Result<HttpResponse, RegistryError> {
     if let Some(mount) = query.get("mount") {
         let digest = parse_digest(mount)?;
-        if app.registry.mount(name, &digest, query.get("from")).await? {
+        let from = query.get("from");
+        // Automatic mount searches every repository: only without access control.
+        let search_all = app.auth.is_none();
+        let from = from.filter(|f| may_read(app, req.headers(), f));
+        if app.registry.mount(name, &digest, from, search_all).await? {
             return Ok(blob_created(name, &digest));
         }
     } else if let Some(digest) = query.get("digest") {

@@ -32,6 +32,8 @@ pub struct App {
     pub registry: Registry,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Access control; `None` when the registry is open.
+    pub auth: Option<crate::auth::Auth>,
 }
 
 /// Why the server stopped.

@@ -63,6 +63,8 @@ pub enum Route {
         /// Subject digest, unparsed.
         digest: String,
     },
+    /// `/auth/token`: the built-in token service.
+    Token,
     /// `/healthz`.
     Health,
     /// `/metrics`.
@@ -72,6 +74,21 @@ pub enum Route {
 }
 
 impl Route {
+    /// The repository a route acts on, if any.
+    pub fn repository(&self) -> Option<&str> {
+        match self {
+            Route::Manifest { name, .. }
+            | Route::Blob { name, .. }
+            | Route::UploadStart { name }
+            | Route::Upload { name, .. }
+            | Route::Tags { name }
+            | Route::Referrers { name, .. }
+            | Route::Prototype2References { name, .. }
+            | Route::OrasReferrers { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
     /// Short label for metrics.
     pub fn label(&self) -> &'static str {
         match self {
@@ -85,6 +102,7 @@ impl Route {
             Route::Referrers { .. } => "referrers",
             Route::Prototype2References { .. } => "p2_references",
             Route::OrasReferrers { .. } => "oras_referrers",
+            Route::Token => "token",
             Route::Health => "healthz",
             Route::Metrics => "metrics",
             Route::NotFound => "not_found",
@@ -97,6 +115,7 @@ pub fn parse(path: &str) -> Result<Route, RegistryError> {
     match path {
         "/healthz" => return Ok(Route::Health),
         "/metrics" => return Ok(Route::Metrics),
+        "/auth/token" => return Ok(Route::Token),
         "/v2" | "/v2/" => return Ok(Route::Base),
         "/v2/_catalog" => return Ok(Route::Catalog),
         _ => {}

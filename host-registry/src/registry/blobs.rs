@@ -79,8 +79,15 @@ impl Registry {
         Ok(())
     }
 
-    /// Mounts `digest` into `repo` from `from` (or, with automatic mount, from anywhere); `false` when not found.
-    pub async fn mount(&self, repo: &str, digest: &Digest, from: Option<&str>) -> Result<bool, RegistryError> {
+    /// Mounts `digest` into `repo` from `from`, or — when `search_all` and automatic mount is configured — from any
+    /// repository; `false` when not found.
+    pub async fn mount(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        from: Option<&str>,
+        search_all: bool,
+    ) -> Result<bool, RegistryError> {
         if self.storage.blob_size(digest).await?.is_none() {
             return Ok(false);
         }
@@ -90,7 +97,7 @@ impl Registry {
             }
             _ => false,
         };
-        if !found && !self.settings.automatic_mount {
+        if !found && (!search_all || !self.settings.automatic_mount) {
             return Ok(false);
         }
         self.link_blob(repo, digest).await?;
