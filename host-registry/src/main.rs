@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the registry server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print an htpasswd line (bcrypt) for USER with the password read from standard input.
     Htpasswd {
         /// User name.
