@@ -39,6 +39,24 @@ pub enum RunError {
     Auth(#[from] auth::AuthError),
 }
 
+/// Garbage collection options from settings.
+pub fn gc_options(settings: &Settings, dry_run: bool) -> registry::GcOptions {
+    registry::GcOptions {
+        dry_run,
+        delete_untagged: settings.gc_delete_untagged,
+        grace: Duration::from_secs(settings.gc_grace_secs),
+    }
+}
+
+/// Runs one garbage collection over the storage of `settings` (for a stopped registry; a running one collects
+/// online every `gc_interval_secs`).
+pub async fn collect_garbage(settings: Settings, dry_run: bool) -> Result<registry::GcReport, RunError> {
+    let storage = Arc::new(FilesystemStorage::open(&settings.data_dir).await?);
+    let options = gc_options(&settings, dry_run);
+    let registry = registry::Registry::open(storage, settings).await?;
+    Ok(registry.gc(options).await?)
+}
+
 /// Runs a registry with `settings` until `shutdown` resolves.
 pub async fn run(settings: Settings, shutdown: impl std::future::Future<Output = ()>) -> Result<(), RunError> {
     let auth = auth::Auth::from_settings(&settings)?;
@@ -64,7 +82,30 @@ pub async fn run(settings: Settings, shutdown: impl std::future::Future<Output =
             }
         }
     });
+    let gc_app = app.clone();
+    let gc = tokio::spawn(async move {
+        let settings = gc_app.registry.settings().clone();
+        if settings.gc_interval_secs == 0 {
+            return;
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(settings.gc_interval_secs));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match gc_app.registry.gc(gc_options(&settings, false)).await {
+                Ok(r) => tracing::info!(
+                    manifests = r.manifests.len(),
+                    links = r.links,
+                    blobs = r.blobs,
+                    bytes = r.bytes,
+                    "garbage collection done"
+                ),
+                Err(e) => tracing::warn!(error = %e, "garbage collection failed"),
+            }
+        }
+    });
     let result = http::serve(app, listener, shutdown, Duration::from_secs(60)).await;
     expiry.abort();
+    gc.abort();
     result.map_err(RunError::from)
 }

@@ -21,6 +21,15 @@ struct Cli {
 enum Command {
     /// Run the registry server.
     Serve(Box<ServeArgs>),
+    /// Collect garbage once over the data directory of a stopped registry and print a JSON report.
+    Gc {
+        /// Report what would be removed without removing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// The same settings as `serve` (data dir, config file, gc-grace-secs, gc-delete-untagged, orphan policy).
+        #[command(flatten)]
+        serve: Box<ServeArgs>,
+    },
     /// Print an htpasswd line (bcrypt) for USER with the password read from standard input.
     Htpasswd {
         /// User name.
@@ -36,6 +45,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(&args),
         Command::Htpasswd { user, cost } => htpasswd(&user, cost),
+        Command::Gc { dry_run, serve } => gc(&serve, dry_run),
     }
 }
 
@@ -57,6 +67,33 @@ fn serve(args: &ServeArgs) -> ExitCode {
     };
     match runtime.block_on(nv2_registry::run(settings, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nv2-registry: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn gc(args: &ServeArgs, dry_run: bool) -> ExitCode {
+    let settings = match args.resolve() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("nv2-registry: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("nv2-registry: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(nv2_registry::collect_garbage(settings, dry_run)) {
+        Ok(report) => {
+            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("nv2-registry: {e}");
             ExitCode::FAILURE

@@ -405,3 +405,52 @@ async fn read_only_mode_refuses_writes() {
     assert_eq!(json_of(r).await["errors"][0]["code"], "UNSUPPORTED");
     assert_eq!(c.get("/v2/").await.status(), StatusCode::OK);
 }
+
+fn gc_run(data: &std::path::Path, dry: bool) -> Value {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_nv2-registry"));
+    cmd.arg("gc").arg("--data-dir").arg(data).args(["--gc-grace-secs", "0", "--gc-delete-untagged", "true"]);
+    if dry {
+        cmd.arg("--dry-run");
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn garbage_collection_keeps_tagged_content_and_its_referrers() {
+    let server = support::Server::start(&[]);
+    let c = Client::new(&server);
+    let (subject, _) = c.push_image("g/x", "v1").await;
+    let sig = c.push_referrer("g/x", &subject, "application/vnd.example.sig", "s").await;
+    let stray = c.push_blob("g/x", b"stray blob").await;
+    // An untagged manifest nothing refers to.
+    let loose = json!({"schemaVersion": 2, "mediaType": MANIFEST,
+        "config": {"mediaType": EMPTY, "digest": sha256(b"{}"), "size": 2}, "layers": []});
+    let loose_body = serde_json::to_vec(&loose).unwrap();
+    let loose_digest = sha256(&loose_body);
+    assert_eq!(c.put_manifest("g/x", &loose_digest, MANIFEST, &loose_body).await.status(), StatusCode::CREATED);
+    let data = server.data.clone();
+    let keep = server.stop();
+
+    let dry = gc_run(&data, true);
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["manifests"], json!([format!("g/x@{loose_digest}")]));
+    assert_eq!(dry["links"], 1);
+    let real = gc_run(&data, false);
+    assert_eq!(real["manifests"], dry["manifests"]);
+    // The stray blob and the loose manifest's bytes are gone.
+    assert_eq!(real["blobs"], 2);
+    assert_eq!(gc_run(&data, true)["blobs"], 0);
+
+    let server = support::Server::start_on(&data, &[]);
+    let c = Client::new(&server);
+    assert_eq!(c.get("/v2/g/x/manifests/v1").await.status(), StatusCode::OK);
+    assert_eq!(c.get(&format!("/v2/g/x/manifests/{sig}")).await.status(), StatusCode::OK);
+    assert_eq!(c.get(&format!("/v2/g/x/manifests/{loose_digest}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(c.get(&format!("/v2/g/x/blobs/{stray}")).await.status(), StatusCode::NOT_FOUND);
+    let sd = subject["digest"].as_str().unwrap();
+    let r = c.get(&format!("/v2/g/x/referrers/{sd}")).await;
+    assert_eq!(json_of(r).await["manifests"].as_array().unwrap().len(), 1);
+    drop(keep);
+}

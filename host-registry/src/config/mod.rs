@@ -107,6 +107,12 @@ pub struct Settings {
     pub token_ttl_secs: u64,
     /// Per-user repository grants; empty means every authenticated user may do everything.
     pub grants: Vec<Grant>,
+    /// Seconds between online garbage collections, 0 to disable.
+    pub gc_interval_secs: u64,
+    /// Content younger than this many seconds is never collected.
+    pub gc_grace_secs: u64,
+    /// Collect untagged manifests that nothing live refers to (referrers of live manifests are always kept).
+    pub gc_delete_untagged: bool,
 }
 
 impl Default for Settings {
@@ -133,6 +139,9 @@ impl Default for Settings {
             token_service: "nv2-registry".to_owned(),
             token_ttl_secs: 300,
             grants: Vec::new(),
+            gc_interval_secs: 3600,
+            gc_grace_secs: 3600,
+            gc_delete_untagged: false,
         }
     }
 }
@@ -217,6 +226,15 @@ pub struct ServeArgs {
     /// Token lifetime in seconds [default: 300].
     #[arg(long, env = "NV2_REGISTRY_TOKEN_TTL_SECS")]
     pub token_ttl_secs: Option<u64>,
+    /// Seconds between online garbage collections, 0 = off [default: 3600].
+    #[arg(long, env = "NV2_REGISTRY_GC_INTERVAL_SECS")]
+    pub gc_interval_secs: Option<u64>,
+    /// Never collect content younger than this many seconds [default: 3600].
+    #[arg(long, env = "NV2_REGISTRY_GC_GRACE_SECS")]
+    pub gc_grace_secs: Option<u64>,
+    /// Collect untagged manifests nothing live refers to (true|false) [default: false].
+    #[arg(long, env = "NV2_REGISTRY_GC_DELETE_UNTAGGED")]
+    pub gc_delete_untagged: Option<bool>,
 }
 
 impl ServeArgs {
@@ -273,6 +291,15 @@ impl ServeArgs {
         }
         if let Some(v) = self.token_ttl_secs {
             s.token_ttl_secs = v;
+        }
+        if let Some(v) = self.gc_interval_secs {
+            s.gc_interval_secs = v;
+        }
+        if let Some(v) = self.gc_grace_secs {
+            s.gc_grace_secs = v;
+        }
+        if let Some(v) = self.gc_delete_untagged {
+            s.gc_delete_untagged = v;
         }
         s.validate()?;
         Ok(s)

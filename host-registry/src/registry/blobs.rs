@@ -74,7 +74,8 @@ impl Registry {
     }
 
     async fn link_blob(&self, repo: &str, digest: &Digest) -> Result<(), RegistryError> {
-        self.storage.meta_put(&blob_link_key(repo, digest), b"").await?;
+        // The link holds its creation time so garbage collection can spare blobs whose manifest is still coming.
+        self.storage.meta_put(&blob_link_key(repo, digest), super::now_secs().to_string().as_bytes()).await?;
         self.mark_repo(repo);
         Ok(())
     }
@@ -88,6 +89,7 @@ impl Registry {
         from: Option<&str>,
         search_all: bool,
     ) -> Result<bool, RegistryError> {
+        let _gc = self.gc_lock.read().await;
         if self.storage.blob_size(digest).await?.is_none() {
             return Ok(false);
         }
@@ -255,6 +257,7 @@ impl Registry {
             if &actual != digest {
                 return Err(RegistryError::DigestInvalid(format!("content has digest {actual}")));
             }
+            let _gc = self.gc_lock.read().await;
             self.storage.upload_commit(id, digest).await?;
             self.link_blob(repo, digest).await
         }

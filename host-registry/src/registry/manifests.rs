@@ -13,11 +13,14 @@ use crate::content::{Algorithm, Digest, Reference};
 
 /// What is stored per manifest revision; the referrers index is rebuilt from these alone.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct ManifestRecord {
-    media_type: String,
+pub(super) struct ManifestRecord {
+    pub(super) media_type: String,
     size: u64,
+    /// Unix seconds of the push (garbage collection spares young untagged manifests).
     #[serde(default)]
-    subjects: Vec<String>,
+    pub(super) created: u64,
+    #[serde(default)]
+    pub(super) subjects: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     artifact_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,7 +87,7 @@ impl Registry {
         }
     }
 
-    async fn record(&self, repo: &str, digest: &Digest) -> Result<Option<ManifestRecord>, RegistryError> {
+    pub(super) async fn record(&self, repo: &str, digest: &Digest) -> Result<Option<ManifestRecord>, RegistryError> {
         match self.storage.meta_get(&manifest_key(repo, digest)).await? {
             None => Ok(None),
             Some(raw) => Ok(serde_json::from_slice(&raw).ok()),
@@ -170,6 +173,7 @@ impl Registry {
         let record = ManifestRecord {
             media_type: facts.media_type,
             size: bytes.len() as u64,
+            created: super::now_secs(),
             subjects: facts.subjects.iter().map(ToString::to_string).collect(),
             artifact_type: facts.artifact_type.filter(|_| is_referrer),
             annotations: facts.annotations.filter(|_| is_referrer),
@@ -227,7 +231,7 @@ impl Registry {
         }
     }
 
-    async fn delete_revision(&self, repo: &str, digest: &Digest) -> Result<(), RegistryError> {
+    pub(super) async fn delete_revision(&self, repo: &str, digest: &Digest) -> Result<(), RegistryError> {
         let Some(record) = self.record(repo, digest).await? else { return Ok(()) };
         let text = digest.to_string();
         for tag in self.storage.meta_list(&format!("repositories/{repo}/_tags")).await? {

@@ -9,6 +9,7 @@
 
 mod blobs;
 mod error;
+mod gc;
 mod manifests;
 pub mod referrers;
 
@@ -21,6 +22,7 @@ use futures_util::Stream;
 
 pub use blobs::ChunkRange;
 pub use error::RegistryError;
+pub use gc::{GcOptions, GcReport};
 pub use manifests::{ManifestContent, PutOutcome};
 
 use crate::config::Settings;
@@ -44,6 +46,8 @@ pub struct Registry {
     uploads: Mutex<HashMap<String, UploadSlot>>,
     /// Serialises manifest and tag mutations so that records, tags and the referrers index move together.
     write_lock: tokio::sync::Mutex<()>,
+    /// Blob commits and mounts hold it shared; garbage collection holds it exclusively while it sweeps.
+    gc_lock: tokio::sync::RwLock<()>,
 }
 
 /// One page of a sorted name listing (tags, catalog).
@@ -65,6 +69,7 @@ impl Registry {
             repos: RwLock::new(BTreeSet::new()),
             uploads: Mutex::new(HashMap::new()),
             write_lock: tokio::sync::Mutex::new(()),
+            gc_lock: tokio::sync::RwLock::new(()),
         };
         registry.rebuild().await?;
         Ok(registry)
@@ -150,6 +155,17 @@ fn page_of(mut iter: impl Iterator<Item = String>, n: Option<usize>) -> NamePage
             let more = n > 0 && iter.next().is_some();
             NamePage { names, more }
         }
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Every repository known (garbage collection walks them).
+impl Registry {
+    fn repo_list(&self) -> Vec<String> {
+        self.repos.read().unwrap_or_else(std::sync::PoisonError::into_inner).iter().cloned().collect()
     }
 }
 
