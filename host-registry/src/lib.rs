@@ -34,6 +34,9 @@ pub enum RunError {
     /// The server loop failed.
     #[error(transparent)]
     Serve(#[from] http::ServeError),
+    /// TLS could not be set up.
+    #[error(transparent)]
+    Tls(#[from] http::tls::TlsError),
     /// Access control could not be set up.
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
@@ -60,6 +63,11 @@ pub async fn collect_garbage(settings: Settings, dry_run: bool) -> Result<regist
 /// Runs a registry with `settings` until `shutdown` resolves.
 pub async fn run(settings: Settings, shutdown: impl std::future::Future<Output = ()>) -> Result<(), RunError> {
     let auth = auth::Auth::from_settings(&settings)?;
+    let tls = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => Some(http::tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let storage = Arc::new(FilesystemStorage::open(&settings.data_dir).await?);
     let listen = settings.listen;
     let registry = registry::Registry::open(storage, settings).await?;
@@ -68,7 +76,7 @@ pub async fn run(settings: Settings, shutdown: impl std::future::Future<Output =
     let local = listener.local_addr()?;
     tracing::info!(address = %local, "nv2-registry listening");
     // Machine-readable readiness line (tests and scripts wait for it).
-    println!("nv2-registry listening on http://{local}");
+    println!("nv2-registry listening on {scheme}://{local}");
 
     let expiry_app = app.clone();
     let expiry = tokio::spawn(async move {
@@ -104,7 +112,7 @@ pub async fn run(settings: Settings, shutdown: impl std::future::Future<Output =
             }
         }
     });
-    let result = http::serve(app, listener, shutdown, Duration::from_secs(60)).await;
+    let result = http::serve(app, listener, tls, shutdown, Duration::from_secs(60)).await;
     expiry.abort();
     gc.abort();
     result.map_err(RunError::from)

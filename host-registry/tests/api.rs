@@ -454,3 +454,41 @@ async fn garbage_collection_keeps_tagged_content_and_its_referrers() {
     assert_eq!(json_of(r).await["manifests"].as_array().unwrap().len(), 1);
     drop(keep);
 }
+
+/// HTTPS with a self-signed certificate made by `openssl` and checked by `curl --cacert` (both skipped when absent).
+#[test]
+fn serves_https_with_rustls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output();
+    if !made.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!("skipping: openssl unavailable");
+        return;
+    }
+    let server = support::Server::start(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code} %{http_version}", "--cacert"])
+        .arg(&cert)
+        .arg(format!("{}/v2/", server.url))
+        .output();
+    let Ok(out) = out else {
+        eprintln!("skipping: curl unavailable");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.starts_with("200 "), "{text}");
+    // A plain-HTTP client gets no answer, and the server keeps serving TLS clients.
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    let _ = s.write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+}

@@ -127,6 +127,7 @@ pub struct Auth {
     users: HashMap<String, String>,
     grants: Vec<Grant>,
     realm: Option<String>,
+    scheme_name: &'static str,
     service: String,
     ttl: Duration,
     key: [u8; 32],
@@ -157,6 +158,7 @@ impl Auth {
             users,
             grants: settings.grants.clone(),
             realm: settings.token_realm.clone(),
+            scheme_name: if settings.tls_cert.is_some() { "https" } else { "http" },
             service: settings.token_service.clone(),
             ttl: Duration::from_secs(settings.token_ttl_secs.max(1)),
             key,
@@ -251,10 +253,9 @@ impl Auth {
         match self.scheme {
             AuthScheme::Basic => Denial::Challenge("Basic realm=\"nv2-registry\"".to_owned()),
             AuthScheme::Token => {
-                let realm = self
-                    .realm
-                    .clone()
-                    .unwrap_or_else(|| format!("http://{}/auth/token", host.unwrap_or("127.0.0.1:5000")));
+                let realm = self.realm.clone().unwrap_or_else(|| {
+                    format!("{}://{}/auth/token", self.scheme_name, host.unwrap_or("127.0.0.1:5000"))
+                });
                 let mut value = format!("Bearer realm=\"{realm}\",service=\"{}\"", self.service);
                 if let Some(repo) = need.repo {
                     let actions = match need.action {

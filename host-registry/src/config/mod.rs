@@ -113,6 +113,10 @@ pub struct Settings {
     pub gc_grace_secs: u64,
     /// Collect untagged manifests that nothing live refers to (referrers of live manifests are always kept).
     pub gc_delete_untagged: bool,
+    /// PEM certificate chain; with `tls_key`, serve HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -142,6 +146,8 @@ impl Default for Settings {
             gc_interval_secs: 3600,
             gc_grace_secs: 3600,
             gc_delete_untagged: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -158,6 +164,9 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.referrers_page_size == 0 || self.max_list_page == 0 {
             return Err(ConfigError::Invalid("page sizes must be at least 1".into()));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Invalid("tls_cert and tls_key go together".into()));
         }
         if self.max_manifest_bytes == 0 || self.max_manifest_bytes > 64 * 1024 * 1024 {
             return Err(ConfigError::Invalid("max-manifest-bytes must be between 1 and 64 MiB".into()));
@@ -235,6 +244,12 @@ pub struct ServeArgs {
     /// Collect untagged manifests nothing live refers to (true|false) [default: false].
     #[arg(long, env = "NV2_REGISTRY_GC_DELETE_UNTAGGED")]
     pub gc_delete_untagged: Option<bool>,
+    /// PEM certificate chain file; together with --tls-key the registry serves HTTPS (rustls).
+    #[arg(long, env = "NV2_REGISTRY_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key file for --tls-cert.
+    #[arg(long, env = "NV2_REGISTRY_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -300,6 +315,12 @@ impl ServeArgs {
         }
         if let Some(v) = self.gc_delete_untagged {
             s.gc_delete_untagged = v;
+        }
+        if let Some(v) = &self.tls_cert {
+            s.tls_cert = Some(v.clone());
+        }
+        if let Some(v) = &self.tls_key {
+            s.tls_key = Some(v.clone());
         }
         s.validate()?;
         Ok(s)

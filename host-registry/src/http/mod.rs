@@ -5,6 +5,7 @@ mod error;
 mod handlers;
 mod metrics;
 pub mod route;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub enum ServeError {
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()>,
     grace: Duration,
 ) -> Result<(), ServeError> {
@@ -79,10 +81,26 @@ pub async fn serve(
                     let app = app.clone();
                     async move { Ok::<_, Infallible>(handlers::handle(app, req).await) }
                 });
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
+                let watcher = graceful.watcher();
+                let builder = builder.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                    let result = match tls {
+                        None => {
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                            watcher.watch(conn.into_owned()).await
+                        }
+                        Some(acceptor) => {
+                            let Ok(Ok(stream)) = tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
+                            else {
+                                tracing::debug!("TLS handshake failed or timed out");
+                                return;
+                            };
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                            watcher.watch(conn.into_owned()).await
+                        }
+                    };
+                    if let Err(e) = result {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
                 });

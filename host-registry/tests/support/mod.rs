@@ -54,7 +54,7 @@ impl Server {
             }
             if let Some(url) = line.trim().strip_prefix("nv2-registry listening on ") {
                 let url = url.to_owned();
-                let addr = url.trim_start_matches("http://").to_owned();
+                let addr = url.trim_start_matches("http://").trim_start_matches("https://").to_owned();
                 return Server { child, url, addr, data: data.to_owned(), _dir: None };
             }
         }
