@@ -5,6 +5,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::cache::Cached;
 use super::referrers::{Page, Referrer};
 use super::{blob_link_key, manifest_key, tag_key, Registry, RegistryError, MAX_DELETE_DEPTH};
 use crate::config::OrphanPolicy;
@@ -98,9 +99,15 @@ impl Registry {
         match reference {
             Reference::Digest(d) => Ok(d.clone()),
             Reference::Tag(tag) => {
+                if let Some(d) = self.cache.tag(repo, tag) {
+                    return Ok(d);
+                }
+                let generation = self.cache.generation();
                 let raw = self.storage.meta_get(&tag_key(repo, tag)).await?.ok_or(RegistryError::ManifestUnknown)?;
                 let text = std::str::from_utf8(&raw).map_err(|_| RegistryError::ManifestUnknown)?;
-                Digest::parse(text.trim()).map_err(|_| RegistryError::ManifestUnknown)
+                let digest = Digest::parse(text.trim()).map_err(|_| RegistryError::ManifestUnknown)?;
+                self.cache.put_tag(generation, repo, tag, digest.clone());
+                Ok(digest)
             }
         }
     }
@@ -116,17 +123,21 @@ impl Registry {
             return Err(RegistryError::NameUnknown);
         }
         let digest = self.resolve(repo, reference).await?;
+        if let Some(hit) = self.cache.manifest(repo, &digest) {
+            let bytes = with_bytes.then(|| hit.bytes.clone());
+            let size = hit.bytes.len() as u64;
+            return Ok(ManifestContent { digest, media_type: hit.media_type.clone(), size, bytes });
+        }
+        let generation = self.cache.generation();
         let record = self.record(repo, &digest).await?.ok_or(RegistryError::ManifestUnknown)?;
-        let bytes = if with_bytes {
-            let b = self
-                .storage
-                .blob_read(&digest, self.settings.max_manifest_bytes)
-                .await?
-                .ok_or(RegistryError::ManifestUnknown)?;
-            Some(b)
-        } else {
-            None
-        };
+        let bytes = self
+            .storage
+            .blob_read(&digest, self.settings.max_manifest_bytes)
+            .await?
+            .ok_or(RegistryError::ManifestUnknown)?;
+        let cached = Cached { media_type: record.media_type.clone(), bytes: bytes.clone() };
+        self.cache.put_manifest(generation, repo, &digest, cached);
+        let bytes = with_bytes.then_some(bytes);
         Ok(ManifestContent { digest, media_type: record.media_type, size: record.size, bytes })
     }
 
@@ -192,6 +203,7 @@ impl Registry {
             self.storage.meta_put(&tag_key(repo, tag), digest.to_string().as_bytes()).await?;
         }
         self.index(repo, &digest, &record);
+        self.cache.invalidate();
         self.mark_repo(repo);
         Ok(PutOutcome { digest, subject: facts.subjects.into_iter().next() })
     }
@@ -207,7 +219,9 @@ impl Registry {
         let _guard = self.write_lock.lock().await;
         match reference {
             Reference::Tag(tag) => {
-                if self.storage.meta_delete(&tag_key(repo, tag)).await? {
+                let deleted = self.storage.meta_delete(&tag_key(repo, tag)).await?;
+                self.cache.invalidate();
+                if deleted {
                     Ok(())
                 } else {
                     Err(RegistryError::ManifestUnknown)
@@ -243,6 +257,7 @@ impl Registry {
             }
         }
         self.storage.meta_delete(&manifest_key(repo, digest)).await?;
+        self.cache.invalidate();
         for subject in &record.subjects {
             if let Ok(subject) = Digest::parse(subject) {
                 self.referrers.remove(repo, &subject, digest);

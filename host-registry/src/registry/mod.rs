@@ -8,6 +8,7 @@
 //! `uploads/<id>` upload session info. Names never contain a component starting with `_`, so markers cannot collide.
 
 mod blobs;
+mod cache;
 mod error;
 mod gc;
 mod manifests;
@@ -46,6 +47,8 @@ pub struct Registry {
     uploads: Mutex<HashMap<String, UploadSlot>>,
     /// Serialises manifest and tag mutations so that records, tags and the referrers index move together.
     write_lock: tokio::sync::Mutex<()>,
+    /// Hot-path cache of tags and manifest bytes.
+    cache: cache::ReadCache,
     /// Blob commits and mounts hold it shared; garbage collection holds it exclusively while it sweeps.
     gc_lock: tokio::sync::RwLock<()>,
 }
@@ -70,6 +73,7 @@ impl Registry {
             uploads: Mutex::new(HashMap::new()),
             write_lock: tokio::sync::Mutex::new(()),
             gc_lock: tokio::sync::RwLock::new(()),
+            cache: cache::ReadCache::default(),
         };
         registry.rebuild().await?;
         Ok(registry)
