@@ -492,3 +492,44 @@ fn serves_https_with_rustls() {
     let _ = s.read_to_end(&mut buf);
     assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
 }
+
+#[tokio::test]
+async fn cors_headers_for_configured_origins() {
+    let server = support::Server::start(&["--cors-origin", "http://localhost:8080"]);
+    let c = Client::new(&server);
+    let r = c
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/v2/a/referrers/{}", c.url, sha256(b"x")))
+        .header("Origin", "http://localhost:8080")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(r.headers()["Access-Control-Allow-Origin"], "http://localhost:8080");
+    assert!(r.headers()["Access-Control-Expose-Headers"].to_str().unwrap().contains("OCI-Filters-Applied"));
+    let r = c.http.get(format!("{}/v2/", c.url)).header("Origin", "http://evil.example").send().await.unwrap();
+    assert!(r.headers().get("Access-Control-Allow-Origin").is_none());
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_an_upload_in_flight() {
+    let server = support::Server::start(&[]);
+    let c = Client::new(&server);
+    let r = c.http.post(format!("{}/v2/s/x/blobs/uploads/", c.url)).send().await.unwrap();
+    let loc = r.headers()["Location"].to_str().unwrap().to_owned();
+    let addr = server.addr.clone();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    write!(s, "PATCH {loc} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nContent-Range: 0-9\r\n\r\nhello").unwrap();
+    s.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    server.signal_term();
+    std::thread::sleep(Duration::from_millis(200));
+    s.write_all(b"world").unwrap();
+    let mut out = vec![0u8; 512];
+    let n = s.read(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out[..n]).to_string();
+    assert!(text.starts_with("HTTP/1.1 202"), "{text}");
+    assert!(text.to_ascii_lowercase().contains("range: 0-9"), "{text}");
+    drop(s);
+    assert!(server.wait(), "server did not exit cleanly");
+}

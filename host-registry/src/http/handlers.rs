@@ -48,6 +48,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> HttpResponse {
     headers.insert("Docker-Distribution-API-Version", HeaderValue::from_static(API_VERSION));
     cors(&app, origin, headers);
     app.metrics.request(label, response.status().as_u16());
+    tracing::debug!(route = label, status = response.status().as_u16(), "request");
     if let Some(len) = response.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()) {
         app.metrics.add_out(len.parse().unwrap_or(0));
     }

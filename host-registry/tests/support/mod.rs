@@ -63,6 +63,22 @@ impl Server {
         panic!("nv2-registry did not report its address");
     }
 
+    /// Sends SIGTERM and waits for the process to exit; `true` when it exited successfully.
+    pub fn terminate(mut self) -> bool {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn signal_term(&self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+    }
+
+    /// Waits for the process to exit; `true` when it exited successfully.
+    pub fn wait(mut self) -> bool {
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
     /// Stops the process and returns the data directory holder (so a restart can reuse it).
     pub fn stop(mut self) -> Option<tempfile::TempDir> {
         let _ = self.child.kill();
