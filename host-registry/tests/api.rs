@@ -533,3 +533,36 @@ async fn graceful_shutdown_finishes_an_upload_in_flight() {
     drop(s);
     assert!(server.wait(), "server did not exit cleanly");
 }
+
+#[tokio::test]
+async fn concurrent_identical_uploads_both_succeed() {
+    let server = support::Server::start(&[]);
+    let c = Client::new(&server);
+    let data: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+    let digest = sha256(&data);
+    let mut tasks = Vec::new();
+    for repo in ["k/one", "k/two", "k/one"] {
+        let http = c.http.clone();
+        let url = format!("{}/v2/{repo}/blobs/uploads/?digest={digest}", c.url);
+        let body = data.clone();
+        tasks.push(tokio::spawn(async move { http.post(url).body(body).send().await.unwrap().status() }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::CREATED);
+    }
+    for repo in ["k/one", "k/two"] {
+        let r = c.get(&format!("/v2/{repo}/blobs/{digest}")).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(sha256(&r.bytes().await.unwrap()), digest);
+    }
+    // sha512 uploads are verified too.
+    let d512 = {
+        use sha2::Sha512;
+        let h = Sha512::digest(b"five-twelve");
+        format!("sha512:{}", h.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    };
+    let r = c.http.post(format!("{}/v2/k/one/blobs/uploads/?digest={d512}", c.url)).body("five-twelve").send().await;
+    assert_eq!(r.unwrap().status(), StatusCode::CREATED);
+    let r = c.http.post(format!("{}/v2/k/one/blobs/uploads/?digest={d512}", c.url)).body("tampered").send().await;
+    assert_eq!(r.unwrap().status(), StatusCode::BAD_REQUEST);
+}
