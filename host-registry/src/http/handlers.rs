@@ -99,7 +99,14 @@ async fn dispatch(app: &Arc<App>, route: Route, req: Request<Incoming>) -> Resul
     match (route, method) {
         (Route::Health, Method::GET | Method::HEAD) => Ok(bytes_response(StatusCode::OK, "text/plain", "ok\n")),
         (Route::Metrics, Method::GET) => {
-            let storage = app.registry.storage().blob_bytes().await.unwrap_or(0);
+            let storage = match app.metrics.cached_storage_size() {
+                Some(n) => n,
+                None => {
+                    let n = app.registry.storage().blob_bytes().await.unwrap_or(0);
+                    app.metrics.set_storage_size(n);
+                    n
+                }
+            };
             let text = app.metrics.render(storage, app.registry.referrer_count());
             Ok(bytes_response(StatusCode::OK, "text/plain; version=0.0.4", text))
         }

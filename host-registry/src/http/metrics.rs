@@ -4,6 +4,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a measured storage size is reused (measuring walks every blob).
+const STORAGE_SIZE_TTL: Duration = Duration::from_secs(60);
 
 /// Counters kept while serving.
 #[derive(Debug, Default)]
@@ -11,9 +15,21 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
+    storage_size: Mutex<Option<(Instant, u64)>>,
 }
 
 impl Metrics {
+    /// A recent storage size, if one was measured within the last minute.
+    pub fn cached_storage_size(&self) -> Option<u64> {
+        let slot = self.storage_size.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.filter(|(at, _)| at.elapsed() < STORAGE_SIZE_TTL).map(|(_, n)| n)
+    }
+
+    /// Remembers a measured storage size.
+    pub fn set_storage_size(&self, bytes: u64) {
+        *self.storage_size.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((Instant::now(), bytes));
+    }
+
     /// Counts one answered request.
     pub fn request(&self, route: &'static str, status: u16) {
         let mut map = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

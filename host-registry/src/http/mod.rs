@@ -37,6 +37,13 @@ pub struct App {
     pub auth: Option<crate::auth::Auth>,
 }
 
+impl App {
+    /// Builds the shared state.
+    pub fn new(registry: Registry, auth: Option<crate::auth::Auth>) -> Self {
+        App { registry, metrics: Metrics::default(), auth }
+    }
+}
+
 /// Why the server stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
