@@ -4,6 +4,7 @@
 #
 # Peers installed here:
 #   conformance  OCI distribution-spec conformance suite, used by host-registry's conformance test.
+#   oras         ORAS CLI v1.3.3, used by host-registry's client interop test.
 set -euo pipefail
 
 PEERS="${NV2_PEERS_DIR:-$HOME/.cache/nv2/peers}"
@@ -48,4 +49,16 @@ install_conformance() {
   echo "install-peers: built $GOBIN/conformance ($version)"
 }
 
+install_go_tool() { # <binary> <module/cmd path> <version>
+  local bin=$1 pkg=$2 version=$3
+  if [[ -x "$GOBIN/$bin" && -f "$GOBIN/.$bin-version" && "$(cat "$GOBIN/.$bin-version")" == "$version" ]]; then
+    echo "install-peers: $bin already at $version"
+    return
+  fi
+  CGO_ENABLED=0 go install "$pkg@$version"
+  echo "$version" > "$GOBIN/.$bin-version"
+  echo "install-peers: installed $bin $version"
+}
+
 install_conformance
+install_go_tool oras oras.land/oras/cmd/oras v1.3.3
