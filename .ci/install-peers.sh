@@ -5,6 +5,7 @@
 # Peers installed here:
 #   conformance  OCI distribution-spec conformance suite, used by host-registry's conformance test.
 #   oras         ORAS CLI v1.3.3, used by host-registry's client interop test.
+#   notation     Notation CLI v1.3.2, used by host-registry's sign/verify interop test.
 set -euo pipefail
 
 PEERS="${NV2_PEERS_DIR:-$HOME/.cache/nv2/peers}"
@@ -60,5 +61,27 @@ install_go_tool() { # <binary> <module/cmd path> <version>
   echo "install-peers: installed $bin $version"
 }
 
+# `go install notation@v1.3.2` fails here: the proxy refuses the module's version list, which go install reads for
+# deprecation notices. Building the same package from a throw-away module that requires the pinned version works.
+install_notation() {
+  local version=v1.3.2
+  if [[ -x "$GOBIN/notation" && -f "$GOBIN/.notation-version" && "$(cat "$GOBIN/.notation-version")" == "$version" ]]
+  then
+    echo "install-peers: notation already at $version"
+    return
+  fi
+  local work="$PEERS/src/notation"
+  rm -rf "$work"
+  mkdir -p "$work"
+  printf 'module nv2peers/notation\n\ngo 1.24\n' > "$work/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/notaryproject/notation/cmd/notation"\n' \
+    > "$work/tools.go"
+  (cd "$work" && go get "github.com/notaryproject/notation/cmd/notation@$version" \
+    && CGO_ENABLED=0 go build -o "$GOBIN/notation" github.com/notaryproject/notation/cmd/notation)
+  echo "$version" > "$GOBIN/.notation-version"
+  echo "install-peers: built notation $version"
+}
+
 install_conformance
 install_go_tool oras oras.land/oras/cmd/oras v1.3.3
+install_notation
