@@ -23,4 +23,7 @@ pub use manifest::{
     OrasArtifactManifest, ParsedManifest,
 };
 pub use reference::{validate_repository_name, validate_tag, Reference};
-pub use referrers::{fallback_tag, filter_by_artifact_type, referrer_descriptor, referrers_index};
+pub use referrers::{
+    fallback_tag, filter_by_artifact_type, insert_referrer, referrer_descriptor, referrers_from_index, referrers_index,
+    remove_referrer,
+};
