@@ -27,10 +27,18 @@ pub struct Descriptor {
     /// Size in bytes of the referenced content.
     pub size: u64,
     /// Alternative download locations.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::oci::descriptor::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub urls: Vec<String>,
     /// Arbitrary metadata.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::oci::descriptor::null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
     /// The content itself, base64 (standard alphabet, padded), for small blobs. Kept as text so re-serialising a
     /// descriptor never changes it; see [`Descriptor::embedded_data`] for the checked bytes.
@@ -55,14 +63,33 @@ pub struct Platform {
     #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
     pub os_version: Option<String>,
     /// Required OS features.
-    #[serde(rename = "os.features", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "os.features",
+        default,
+        deserialize_with = "crate::oci::descriptor::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub os_features: Vec<String>,
     /// CPU variant (`v7`, `v8`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
     /// Reserved by the image spec; carried through unchanged.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::oci::descriptor::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub features: Vec<String>,
+}
+
+/// Reads `null` as the empty value: Go tools serialise a nil slice or map as `null` (a manifest with
+/// `"layers":null` is common), and it means the same as an absent or empty field.
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl Descriptor {
@@ -162,6 +189,9 @@ mod tests {
         let back = serde_json::to_string(&d).unwrap();
         assert!(back.contains(r#""os.version":"1""#) && back.contains(r#""artifactType":"t""#));
         assert!(!back.contains("unknownField"));
+        let nulls = json.replace(r#"["https://x"]"#, "null").replace(r#"{"a":"b"}"#, "null");
+        let d2: Descriptor = serde_json::from_str(&nulls).unwrap();
+        assert!(d2.urls.is_empty() && d2.annotations.is_empty());
         assert_eq!(serde_json::from_str::<Descriptor>(&back).unwrap(), d);
     }
 

@@ -22,5 +22,8 @@ pub use manifest::{
     ArtifactManifest, Child, ChildKind, DockerManifest, DockerManifestList, ImageIndex, ImageManifest, Manifest,
     OrasArtifactManifest, ParsedManifest,
 };
-pub use reference::{validate_repository_name, validate_tag, Reference};
-pub use referrers::{fallback_tag, filter_by_artifact_type, referrer_descriptor, referrers_index};
+pub use reference::{validate_repository_name, validate_tag, Reference, TagOrDigest};
+pub use referrers::{
+    fallback_tag, filter_by_artifact_type, insert_referrer, referrer_descriptor, referrers_from_index, referrers_index,
+    remove_referrer,
+};

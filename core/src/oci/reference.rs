@@ -243,6 +243,38 @@ pub fn validate_tag(tag: &str) -> Result<(), OciError> {
     Ok(())
 }
 
+/// The `<reference>` of `/v2/<name>/manifests/<reference>`: "a tag or a digest, nothing else". A segment with
+/// `:` is read as a digest (tags cannot hold `:`), so a registry answers a bad one with DIGEST_INVALID or
+/// UNSUPPORTED rather than a tag error.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TagOrDigest {
+    /// A tag.
+    Tag(String),
+    /// A digest.
+    Digest(Digest),
+}
+
+impl TagOrDigest {
+    /// Parses a path segment as a digest when it contains `:`, else as a tag.
+    pub fn parse(text: &str) -> Result<Self, OciError> {
+        if text.contains(':') {
+            Ok(TagOrDigest::Digest(Digest::parse(text)?))
+        } else {
+            validate_tag(text)?;
+            Ok(TagOrDigest::Tag(String::from(text)))
+        }
+    }
+}
+
+impl fmt::Display for TagOrDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TagOrDigest::Tag(tag) => f.write_str(tag),
+            TagOrDigest::Digest(digest) => write!(f, "{digest}"),
+        }
+    }
+}
+
 impl FromStr for Reference {
     type Err = OciError;
     fn from_str(s: &str) -> Result<Self, OciError> {
@@ -343,6 +375,16 @@ mod tests {
         for bad in ["", ".a", "-a", "a/b", "a:b", "a+b", &"a".repeat(129)] {
             assert!(matches!(validate_tag(bad), Err(OciError::InvalidTag { .. })), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn tag_or_digest_segments() {
+        assert_eq!(TagOrDigest::parse("v1").unwrap(), TagOrDigest::Tag("v1".into()));
+        assert_eq!(TagOrDigest::parse(D).unwrap().to_string(), D);
+        assert!(matches!(TagOrDigest::parse("sha256:totallywrong"), Err(OciError::InvalidDigest { .. })));
+        assert!(matches!(TagOrDigest::parse("md5:abcd"), Err(OciError::UnsupportedDigestAlgorithm { .. })));
+        assert!(matches!(TagOrDigest::parse("-v1"), Err(OciError::InvalidTag { .. })));
+        assert!(matches!(TagOrDigest::parse(""), Err(OciError::InvalidTag { .. })));
     }
 
     #[test]

@@ -36,16 +36,28 @@ pub struct ArtifactManifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Descriptor>,
     /// The artifact's content blobs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::oci::descriptor::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub blobs: Vec<Descriptor>,
     /// The manifest this artifact is about (rc2 `subject`, rc1 `refers`).
     #[serde(default, alias = "refers", skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
     /// prototype-2's list of manifests this artifact is about.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::oci::descriptor::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub manifests: Vec<Descriptor>,
     /// Arbitrary metadata.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::oci::descriptor::null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -97,14 +109,22 @@ pub struct OrasArtifactManifest {
     /// Type of artifact (required by that spec).
     pub artifact_type: String,
     /// The artifact's content blobs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::oci::descriptor::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub blobs: Vec<Descriptor>,
     /// The manifest this artifact is about. draft.1 tools always wrote the field; an all-empty descriptor there
     /// is read as "no subject" by [`super::ParsedManifest::parse`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
     /// Arbitrary metadata.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::oci::descriptor::null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
 }
 

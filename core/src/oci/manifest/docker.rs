@@ -22,7 +22,7 @@ pub struct DockerManifest {
     /// The container config blob.
     pub config: Descriptor,
     /// The layer blobs.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::oci::descriptor::null_as_default")]
     pub layers: Vec<Descriptor>,
 }
 
@@ -43,7 +43,7 @@ pub struct DockerManifestList {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     /// The per-platform manifests.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::oci::descriptor::null_as_default")]
     pub manifests: Vec<Descriptor>,
 }
 

@@ -15,6 +15,9 @@ use crate::oci::media_types;
 
 /// An OCI image manifest (`application/vnd.oci.image.manifest.v1+json`); also how signatures and other artifacts
 /// are stored since image-spec 1.1.
+///
+/// Reading is lenient where the spec binds producers only (a missing `artifactType` next to an empty config is
+/// read, with the config type as the artifact type); [`ImageManifest::artifact`] always writes the full shape.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageManifest {
@@ -29,13 +32,17 @@ pub struct ImageManifest {
     /// The config blob (the empty descriptor for artifacts without one).
     pub config: Descriptor,
     /// The layer blobs (for a signature: exactly one, the envelope).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::oci::descriptor::null_as_default")]
     pub layers: Vec<Descriptor>,
     /// The manifest this one refers to (a signature's signed image); what the referrers API indexes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
     /// Arbitrary metadata (copied into referrers lists).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::oci::descriptor::null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -92,13 +99,17 @@ pub struct ImageIndex {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
     /// The manifests listed (always written, even empty: referrers clients expect `"manifests":[]`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::oci::descriptor::null_as_default")]
     pub manifests: Vec<Descriptor>,
     /// The manifest this index refers to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
     /// Arbitrary metadata.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::oci::descriptor::null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
 }
 

@@ -42,6 +42,18 @@ fn image_manifest_keeps_bytes_and_derives_fields() {
 }
 
 #[test]
+fn go_style_nulls_read_as_empty() {
+    let text = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{EMPTY},"layers":null,"annotations":null}}"#
+    );
+    let m = parse(None, &text).unwrap();
+    assert_eq!(m.references().len(), 1);
+    assert!(m.annotations().is_empty());
+    let index = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":null}"#;
+    assert!(parse(None, index).unwrap().references().is_empty());
+}
+
+#[test]
 fn index_and_docker_kinds() {
     let index = format!(r#"{{"schemaVersion":2,"manifests":[{SUBJECT}],"artifactType":"a/b","subject":{OTHER}}}"#);
     let m = parse(Some(media_types::OCI_IMAGE_INDEX), &index).unwrap();
