@@ -13,6 +13,8 @@ extern crate std;
 
 pub mod crypto;
 pub mod envelope;
+#[cfg(test)]
+mod fixtures;
 pub mod json;
 pub mod limits;
 pub mod oci;

@@ -11,24 +11,10 @@ use alloc::vec;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use ciborium::value::Value as Cbor;
 use der::{Decode, Encode};
-use std::path::PathBuf;
 
 // ---- helpers ------------------------------------------------------------------------------------------------
 
-/// The public fixture corpus: `$NV2_CORPUS_DIR`, else the first `shared/fixtures/notation` above the crate.
-fn corpus_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("NV2_CORPUS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("shared/fixtures/notation");
-        if candidate.join("cases.json").is_file() {
-            return candidate;
-        }
-        assert!(dir.pop(), "fixture corpus shared/fixtures/notation not found; set NV2_CORPUS_DIR");
-    }
-}
+use crate::fixtures::corpus_dir;
 
 fn read(path: &std::path::Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

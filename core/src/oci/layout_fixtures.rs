@@ -10,19 +10,7 @@ use std::vec::Vec;
 
 use super::*;
 
-fn corpus_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("NV2_CORPUS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("shared/fixtures/notation");
-        if candidate.is_dir() {
-            return candidate;
-        }
-        assert!(dir.pop(), "shared/fixtures/notation not found above CARGO_MANIFEST_DIR; set NV2_CORPUS_DIR");
-    }
-}
+use crate::fixtures::corpus_dir;
 
 struct Layout {
     name: String,

@@ -10,22 +10,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use serde_json::Value;
-use std::path::PathBuf;
 
-/// The corpus directory: `$NV2_CORPUS_DIR`, else the first `shared/fixtures/notation` above the crate.
-pub(super) fn corpus_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("NV2_CORPUS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("shared/fixtures/notation");
-        if candidate.join("cases.json").is_file() {
-            return candidate;
-        }
-        assert!(dir.pop(), "fixture corpus not found; set NV2_CORPUS_DIR");
-    }
-}
+pub(super) use crate::fixtures::corpus_dir;
 
 pub(super) fn read(rel: &str) -> Vec<u8> {
     std::fs::read(corpus_dir().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))

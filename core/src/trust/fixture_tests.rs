@@ -7,21 +7,8 @@ use crate::x509::{parse_certificates, TrustStoreKind};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde_json::Value;
-use std::path::PathBuf;
 
-fn corpus_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("NV2_CORPUS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("shared/fixtures/notation");
-        if candidate.join("cases.json").is_file() {
-            return candidate;
-        }
-        assert!(dir.pop(), "shared/fixtures/notation not found above CARGO_MANIFEST_DIR; set NV2_CORPUS_DIR");
-    }
-}
+use crate::fixtures::corpus_dir;
 
 fn read(path: &str) -> Vec<u8> {
     std::fs::read(corpus_dir().join(path)).unwrap_or_else(|e| panic!("reading {path}: {e}"))
