@@ -21,7 +21,9 @@ const MAX_PAYLOAD_SEPARATORS: usize = 65_536;
 
 /// The descriptor of the signed artifact.
 ///
-/// A small stand-in for the OCI descriptor type until `nv2_core::oci::Descriptor` lands; same JSON names.
+/// The payload's view of a descriptor (same JSON names as [`crate::oci::Descriptor`]). It is not that type on
+/// purpose: a blob signature's digest uses the signature algorithm's hash (`sha384:` for ES384/PS384), which is no
+/// OCI content digest, and the verifier compares the digest text exactly as signed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TargetArtifact {
     /// `mediaType` of the signed manifest or blob.

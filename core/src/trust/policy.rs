@@ -359,7 +359,7 @@ fn scope_format_error(scope: &str) -> Option<PolicyError> {
         return Some(PolicyError::PartialWildcardScope(String::from(scope)));
     }
     let valid = match scope.split_once('/') {
-        Some((domain, repository)) => is_valid_domain(domain) && is_valid_repository(repository),
+        Some((domain, repository)) => is_valid_domain(domain) && crate::oci::validate_repository_name(repository).is_ok(),
         None => false,
     };
     (!valid).then(|| PolicyError::InvalidScope(String::from(scope)))
@@ -388,41 +388,6 @@ fn is_valid_domain(domain: &str) -> bool {
                 _ => false,
             }
         })
-}
-
-/// `/`-separated path components of lowercase alphanumerics joined by `.`, `_`, `__` or runs of `-`.
-fn is_valid_repository(repository: &str) -> bool {
-    repository.split('/').all(|component| {
-        let bytes = component.as_bytes();
-        let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-        let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else {
-            return false;
-        };
-        if !alnum(first) || !alnum(last) {
-            return false;
-        }
-        // Split into alternating runs of alphanumerics and separators; every separator run must be allowed.
-        let mut index = 0;
-        while index < bytes.len() {
-            let start = index;
-            while bytes.get(index).is_some_and(|b| !alnum(b)) {
-                index += 1;
-            }
-            let separator = bytes.get(start..index).unwrap_or_default();
-            let allowed = separator.is_empty()
-                || separator == b"."
-                || separator == b"_"
-                || separator == b"__"
-                || separator.iter().all(|b| *b == b'-');
-            if !allowed {
-                return false;
-            }
-            while bytes.get(index).is_some_and(alnum) {
-                index += 1;
-            }
-        }
-        true
-    })
 }
 
 /// Reads `{"version", "trustPolicies": [...]}` into raw statements, refusing wrong JSON types.
