@@ -74,6 +74,9 @@ pub struct SignedArtifact {
     pub manifest: Vec<u8>,
     /// The signature manifest's descriptor.
     pub manifest_descriptor: Descriptor,
+    /// Whether notation can verify this signature. `false` for Ed25519 (`EdDSA`), an nv2 extension outside the
+    /// Notary Project specification: hosts must tell the user.
+    pub notation_compatible: bool,
 }
 
 /// Signs the artifact `target` (a manifest descriptor resolved by digest) and builds its signature manifest.
@@ -95,7 +98,13 @@ pub fn sign_artifact(
     let mut manifest_descriptor =
         Descriptor::new(media_types::OCI_IMAGE_MANIFEST, Digest::sha256(&bytes), bytes.len() as u64);
     manifest_descriptor.artifact_type = Some(String::from(media_types::NOTARY_SIGNATURE));
-    Ok(SignedArtifact { envelope, envelope_descriptor, manifest: bytes, manifest_descriptor })
+    Ok(SignedArtifact {
+        envelope,
+        envelope_descriptor,
+        manifest: bytes,
+        manifest_descriptor,
+        notation_compatible: key.algorithm().is_notary_standard(),
+    })
 }
 
 /// Signs a blob described by `target` (media type, digest with the key's hash, size) as a detached envelope
