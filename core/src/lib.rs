@@ -14,4 +14,5 @@ extern crate std;
 pub mod crypto;
 pub mod json;
 pub mod limits;
+pub mod oci;
 pub mod time;
