@@ -6,6 +6,8 @@
 #   conformance  OCI distribution-spec conformance suite, used by host-registry's conformance test.
 #   oras         ORAS CLI v1.3.3, used by host-registry's client interop test.
 #   notation     Notation CLI v1.3.2, used by host-registry's sign/verify interop test.
+#   regctl       regclient CLI v0.11.5 (`artifact tree`), used by host-registry's client interop test.
+#   skopeo       Debian package, used by host-registry's image copy test (the only peer not under $PEERS).
 set -euo pipefail
 
 PEERS="${NV2_PEERS_DIR:-$HOME/.cache/nv2/peers}"
@@ -85,3 +87,12 @@ install_notation() {
 install_conformance
 install_go_tool oras oras.land/oras/cmd/oras v1.3.3
 install_notation
+install_go_tool regctl github.com/regclient/regclient/cmd/regctl v0.11.5
+
+if ! command -v skopeo > /dev/null; then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo
+  else
+    echo "install-peers: skopeo missing and not root; install it with apt-get install skopeo" >&2
+  fi
+fi
