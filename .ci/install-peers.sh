@@ -10,6 +10,13 @@
 #   skopeo       Debian package, used by host-registry's image copy test (the only peer not under $PEERS).
 set -euo pipefail
 
+# The Go toolchain lives in /usr/local/go on these machines; CI's PATH may not include it.
+export PATH="$PATH:/usr/local/go/bin"
+if ! command -v go > /dev/null; then
+  echo "install-peers: the Go toolchain is required (go not found)" >&2
+  exit 1
+fi
+
 PEERS="${NV2_PEERS_DIR:-$HOME/.cache/nv2/peers}"
 export GOBIN="$PEERS/bin"
 mkdir -p "$GOBIN"
