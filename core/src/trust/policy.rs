@@ -359,7 +359,9 @@ fn scope_format_error(scope: &str) -> Option<PolicyError> {
         return Some(PolicyError::PartialWildcardScope(String::from(scope)));
     }
     let valid = match scope.split_once('/') {
-        Some((domain, repository)) => is_valid_domain(domain) && crate::oci::validate_repository_name(repository).is_ok(),
+        Some((domain, repository)) => {
+            is_valid_domain(domain) && crate::oci::validate_repository_name(repository).is_ok()
+        }
         None => false,
     };
     (!valid).then(|| PolicyError::InvalidScope(String::from(scope)))
