@@ -106,6 +106,14 @@ pub enum X509Error {
     /// The private key does not belong to the certificate.
     #[error("the private key does not match the certificate's public key")]
     KeyMismatch,
+    /// A certificate or CRL could not be issued from its spec ([`crate::x509::issue`]).
+    #[error("cannot issue: {what}: {reason}")]
+    Issue {
+        /// Which part of the spec is unusable (serial number, distinguished name, time, ...).
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The Notary Project certificate rule a chain member broke.

@@ -17,6 +17,7 @@ mod certificate_file;
 mod chain;
 mod error;
 mod extensions;
+pub mod issue;
 mod name;
 mod revocation;
 mod signature_algorithm;

@@ -1,32 +1,19 @@
 //! Test-only certificate and CRL factory: builds real DER signed with nv2's own [`SigningKey`], so the attack tests
 //! exercise exactly the parsing and checking paths that outside input takes.
 
-use super::{Certificate, Crl};
+use super::{issue, Certificate, Crl};
 use crate::crypto::{KeyKind, SigningKey};
 use crate::time::Timestamp;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::str::FromStr;
-use core::time::Duration;
-use der::asn1::{BitString, GeneralizedTime, Ia5String, ObjectIdentifier as Oid, OctetString, UtcTime};
-use der::{Decode, Encode};
-use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
-use x509_cert::certificate::{TbsCertificate, Version};
-use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
-use x509_cert::ext::pkix::crl::dp::DistributionPoint;
-use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
-use x509_cert::ext::pkix::{
-    AccessDescription, AuthorityInfoAccessSyntax, BasicConstraints, CrlDistributionPoints, ExtendedKeyUsage, KeyUsage,
-    KeyUsages,
-};
+use der::asn1::ObjectIdentifier as Oid;
+use der::Encode;
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
 use x509_cert::ext::Extension;
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::time::{Time, Validity};
 
-pub(super) const EKU_CODE_SIGNING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.3");
-pub(super) const EKU_TIME_STAMPING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.8");
+pub(super) use issue::{EKU_CODE_SIGNING, EKU_TIME_STAMPING};
 pub(super) const EKU_SERVER_AUTH: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.1");
 pub(super) const SHA1_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.5");
 
@@ -95,101 +82,34 @@ impl Spec {
     }
 }
 
-fn time(at: Timestamp) -> Time {
-    let d = Duration::from_secs(at.unix() as u64);
-    if at < t(2050) {
-        Time::UtcTime(UtcTime::from_unix_duration(d).unwrap())
-    } else {
-        Time::GeneralTime(GeneralizedTime::from_unix_duration(d).unwrap())
+/// The public issuing spec this test spec stands for.
+fn public_spec(spec: &Spec) -> issue::CertificateSpec {
+    let mut out = issue::CertificateSpec::code_signing_leaf(&spec.subject, spec.not_before, spec.not_after);
+    out.basic_constraints =
+        spec.basic_constraints.map(|(critical, ca, path_len)| issue::BasicConstraintsSpec { critical, ca, path_len });
+    out.key_usage = spec.key_usage.map(|(critical, usage)| {
+        let mut usages = vec![usage];
+        usages.extend(spec.key_usage_extra.iter().copied());
+        issue::KeyUsageSpec { critical, usages }
+    });
+    out.extended_key_usage =
+        spec.eku.clone().map(|(critical, purposes)| issue::ExtendedKeyUsageSpec { critical, purposes });
+    out.crl_urls = spec.crl_urls.iter().map(|u| String::from(*u)).collect();
+    out.ocsp_urls = spec.ocsp_urls.iter().map(|u| String::from(*u)).collect();
+    out.signature_algorithm = spec.algorithm.clone();
+    if let (true, Some(ku)) = (spec.duplicate_key_usage, &out.key_usage) {
+        // A second copy of the keyUsage extension, written after the first.
+        let flags = ku.usages.iter().fold(der::flagset::FlagSet::<KeyUsages>::default(), |acc, u| acc | *u);
+        out.extra_extensions.push(raw_extension("2.5.29.15", ku.critical, &KeyUsage(flags)));
     }
-}
-
-fn ext(oid: &str, critical: bool, value: &impl Encode) -> Extension {
-    Extension {
-        extn_id: Oid::new_unwrap(oid),
-        critical,
-        extn_value: OctetString::new(value.to_der().unwrap()).unwrap(),
-    }
-}
-
-/// The signature algorithm identifier nv2 keys sign X.509 objects with.
-pub(super) fn algorithm_of(key: &SigningKey) -> AlgorithmIdentifierOwned {
-    let oid = match key.kind() {
-        KeyKind::P256 => "1.2.840.10045.4.3.2",
-        KeyKind::P384 => "1.2.840.10045.4.3.3",
-        KeyKind::Ed25519 => "1.3.101.112",
-    };
-    AlgorithmIdentifierOwned { oid: Oid::new_unwrap(oid), parameters: None }
-}
-
-fn uri(u: &str) -> GeneralName {
-    GeneralName::UniformResourceIdentifier(Ia5String::new(u).unwrap())
+    out
 }
 
 /// Builds and signs a certificate for `subject_key`, signed by `issuer_key`; returns its DER.
 pub(super) fn build_der(spec: &Spec, subject_key: &SigningKey, issuer_key: &SigningKey) -> Vec<u8> {
-    let mut extensions = Vec::new();
-    if let Some((critical, ca, path_len)) = spec.basic_constraints {
-        extensions.push(ext("2.5.29.19", critical, &BasicConstraints { ca, path_len_constraint: path_len }));
-    }
-    if let Some((critical, usage)) = spec.key_usage {
-        let mut flags = der::flagset::FlagSet::from(usage);
-        for extra in &spec.key_usage_extra {
-            flags |= *extra;
-        }
-        extensions.push(ext("2.5.29.15", critical, &KeyUsage(flags)));
-        if spec.duplicate_key_usage {
-            extensions.push(ext("2.5.29.15", critical, &KeyUsage(flags)));
-        }
-    }
-    if let Some((critical, purposes)) = &spec.eku {
-        extensions.push(ext("2.5.29.37", *critical, &ExtendedKeyUsage(purposes.clone())));
-    }
-    if !spec.crl_urls.is_empty() {
-        let dps = spec
-            .crl_urls
-            .iter()
-            .map(|u| DistributionPoint {
-                distribution_point: Some(DistributionPointName::FullName(vec![uri(u)])),
-                reasons: None,
-                crl_issuer: None,
-            })
-            .collect();
-        extensions.push(ext("2.5.29.31", false, &CrlDistributionPoints(dps)));
-    }
-    if !spec.ocsp_urls.is_empty() {
-        let aia = spec
-            .ocsp_urls
-            .iter()
-            .map(|u| AccessDescription {
-                access_method: Oid::new_unwrap("1.3.6.1.5.5.7.48.1"),
-                access_location: uri(u),
-            })
-            .collect();
-        extensions.push(ext("1.3.6.1.5.5.7.1.1", false, &AuthorityInfoAccessSyntax(aia)));
-    }
-    let algorithm = spec.algorithm.clone().unwrap_or_else(|| algorithm_of(issuer_key));
-    let tbs = TbsCertificate {
-        version: Version::V3,
-        serial_number: SerialNumber::from(spec.serial),
-        signature: algorithm.clone(),
-        issuer: Name::from_str(&spec.issuer).unwrap(),
-        validity: Validity { not_before: time(spec.not_before), not_after: time(spec.not_after) },
-        subject: Name::from_str(&spec.subject).unwrap(),
-        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(&subject_key.public_key_spki_der().unwrap())
-            .unwrap(),
-        issuer_unique_id: None,
-        subject_unique_id: None,
-        extensions: if extensions.is_empty() { None } else { Some(extensions) },
-    };
-    let tbs_der = tbs.to_der().unwrap();
-    let signature = issuer_key.sign_der(&tbs_der);
-    let cert = x509_cert::Certificate {
-        tbs_certificate: tbs,
-        signature_algorithm: algorithm,
-        signature: BitString::new(0, signature).unwrap(),
-    };
-    cert.to_der().unwrap()
+    let issuer = issue::Issuer { name: &spec.issuer, key: issuer_key };
+    let spki = subject_key.public_key_spki_der().unwrap();
+    issue::issue_der(&public_spec(spec), &spki, issuer, &spec.serial.to_be_bytes()).unwrap()
 }
 
 /// [`build_der`] parsed into a [`Certificate`].
@@ -261,39 +181,18 @@ impl CrlSpec {
 
 /// Builds and signs a CRL; returns its DER.
 pub(super) fn build_crl_der(spec: &CrlSpec, issuer_key: &SigningKey) -> Vec<u8> {
-    let algorithm = algorithm_of(issuer_key);
-    let revoked: Vec<RevokedCert> = spec
+    let mut public = issue::CrlSpec::new(&spec.issuer, spec.this_update, spec.next_update);
+    public.revoked = spec
         .revoked
         .iter()
-        .map(|(serial, date, invalidity)| RevokedCert {
-            serial_number: SerialNumber::from(*serial),
-            revocation_date: time(*date),
-            crl_entry_extensions: invalidity.map(|i| {
-                vec![ext(
-                    "2.5.29.24",
-                    false,
-                    &GeneralizedTime::from_unix_duration(Duration::from_secs(i.unix() as u64)).unwrap(),
-                )]
-            }),
+        .map(|(serial, revoked_at, invalidity_date)| issue::RevokedEntry {
+            serial: serial.to_be_bytes().to_vec(),
+            revoked_at: *revoked_at,
+            invalidity_date: *invalidity_date,
         })
         .collect();
-    let tbs = TbsCertList {
-        version: Version::V2,
-        signature: algorithm.clone(),
-        issuer: Name::from_str(&spec.issuer).unwrap(),
-        this_update: time(spec.this_update),
-        next_update: spec.next_update.map(time),
-        revoked_certificates: if revoked.is_empty() { None } else { Some(revoked) },
-        crl_extensions: if spec.extensions.is_empty() { None } else { Some(spec.extensions.clone()) },
-    };
-    let signature = issuer_key.sign_der(&tbs.to_der().unwrap());
-    CertificateList {
-        tbs_cert_list: tbs,
-        signature_algorithm: algorithm,
-        signature: BitString::new(0, signature).unwrap(),
-    }
-    .to_der()
-    .unwrap()
+    public.extensions = spec.extensions.clone();
+    issue::issue_crl_der(&public, issuer_key).unwrap()
 }
 
 /// Sanity: the factory's CRLs parse.
@@ -303,5 +202,5 @@ pub(super) fn build_crl(spec: &CrlSpec, issuer_key: &SigningKey) -> Crl {
 
 /// An extension builder for tests that need odd ones.
 pub(super) fn raw_extension(oid: &str, critical: bool, value: &impl Encode) -> Extension {
-    ext(oid, critical, value)
+    issue::extension(oid, critical, value).unwrap()
 }
