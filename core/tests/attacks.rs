@@ -9,7 +9,7 @@
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use nv2_core::crypto::{KeyKind, SigningKey};
 use nv2_core::envelope::{self, EnvelopeError, EnvelopeFormat, ParsedEnvelope, Payload, SignRequest, TargetArtifact};
-use nv2_core::oci::{media_types, Descriptor};
+use nv2_core::oci::{media_types, Descriptor, ImageManifest};
 use nv2_core::sign::{self, SignOptions, SignedArtifact};
 use nv2_core::time::Timestamp;
 use nv2_core::trust::{Check, StatementRules, StoreRef, TrustPolicyDocument, TrustStores};
@@ -132,14 +132,9 @@ fn payload_for(target: &Descriptor, annotations: BTreeMap<String, String>) -> Pa
 
 /// An artifact manifest's descriptor; different `name`s give different artifacts.
 fn artifact(name: &str) -> Descriptor {
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": media_types::OCI_IMAGE_MANIFEST,
-        "config": {"mediaType": media_types::OCI_EMPTY, "digest": media_types::OCI_EMPTY_DIGEST, "size": 2},
-        "layers": [],
-        "annotations": {"name": name},
-    });
-    Descriptor::of(media_types::OCI_IMAGE_MANIFEST, manifest.to_string().as_bytes())
+    let manifest = ImageManifest::artifact("application/vnd.example", Vec::new()).with_annotation("name", name);
+    let bytes = manifest.to_json_bytes().expect("serialisable");
+    Descriptor::for_content(media_types::OCI_IMAGE_MANIFEST, &bytes)
 }
 
 fn target_of(d: &Descriptor) -> Target {
