@@ -151,3 +151,105 @@ fn sign_payload(
     let chain_der: Vec<Vec<u8>> = chain.iter().map(|c| c.der().to_vec()).collect();
     Ok(envelope::sign(&request, key, &chain_der)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::KeyKind;
+    use crate::oci::ParsedManifest;
+    use crate::trust::{StoreRef, TrustPolicyDocument, TrustStores};
+    use crate::verify::{self, SignatureInput, Target, VerifyOptions};
+    use crate::x509::{issue, TrustStoreKind};
+
+    fn t(year: i64) -> Timestamp {
+        Timestamp::from_civil(year, 1, 1, 0, 0, 0).unwrap()
+    }
+
+    fn key(kind: KeyKind, n: u8) -> SigningKey {
+        SigningKey::from_seed(kind, &alloc::vec![n; kind.seed_len()]).unwrap()
+    }
+
+    fn options(format: EnvelopeFormat) -> SignOptions {
+        SignOptions {
+            format,
+            signing_time: t(2026),
+            expiry: Some(t(2027)),
+            user_metadata: BTreeMap::from([(String::from("buildId"), String::from("42"))]),
+            signing_agent: String::from("nv2/test"),
+        }
+    }
+
+    #[test]
+    fn signature_manifest_has_the_notation_2_shape_and_verifies() {
+        let (root_key, leaf_key) = (key(KeyKind::P256, 3), key(KeyKind::P256, 4));
+        let subject = "CN=wabbit-networks.io,O=Notary,ST=WA,C=US";
+        let (root, leaf) =
+            issue::test_chain("CN=root,O=Notary,ST=WA,C=US", &root_key, subject, &leaf_key, t(2025), t(2030)).unwrap();
+        let target = Descriptor::for_content(media_types::OCI_IMAGE_MANIFEST, br#"{"schemaVersion":2}"#);
+        for format in [EnvelopeFormat::Jws, EnvelopeFormat::Cose] {
+            let signed = sign_artifact(&target, &leaf_key, &[leaf.clone(), root.clone()], &options(format)).unwrap();
+            assert!(signed.notation_compatible);
+            let parsed = ParsedManifest::parse(Some(media_types::OCI_IMAGE_MANIFEST), &signed.manifest).unwrap();
+            let image = parsed.as_image_manifest().unwrap();
+            assert_eq!(image.artifact_type.as_deref(), Some(media_types::NOTARY_SIGNATURE));
+            assert_eq!(image.config, Descriptor::empty());
+            assert_eq!(image.layers, [signed.envelope_descriptor.clone()]);
+            assert_eq!(image.layers[0].media_type, format.media_type());
+            assert_eq!(image.subject.as_ref().map(|s| &s.digest), Some(&target.digest));
+            let thumbprints = &parsed.annotations()[THUMBPRINT_ANNOTATION];
+            let expected =
+                alloc::format!("[\"{}\",\"{}\"]", leaf.sha256_fingerprint_hex(), root.sha256_fingerprint_hex());
+            assert_eq!(thumbprints, &expected);
+            assert_eq!(thumbprints, &thumbprints.to_lowercase());
+            assert_eq!(parsed.annotations()[CREATED_ANNOTATION], "2026-01-01T00:00:00Z");
+            assert_eq!(signed.manifest_descriptor.digest, *parsed.digest());
+
+            // The one pipeline accepts what signing produced, with the root in a ca store.
+            let policy = br#"{"version":"1.0","trustPolicies":[{"name":"p","registryScopes":["*"],
+                "signatureVerification":{"level":"strict"},"trustStores":["ca:root"],
+                "trustedIdentities":["x509.subject: C=US, ST=WA, O=Notary, CN=wabbit-networks.io"]}]}"#;
+            let policy = TrustPolicyDocument::parse(policy).unwrap();
+            let mut stores = TrustStores::new();
+            stores.add(StoreRef::new(TrustStoreKind::Ca, "root").unwrap(), [root.clone()]).unwrap();
+            let verify_target = Target::Manifest {
+                media_type: target.media_type.clone(),
+                digest: target.digest.to_string(),
+                size: target.size,
+            };
+            let input = [SignatureInput { manifest: Some(&signed.manifest), envelope: &signed.envelope, format: None }];
+            let mut opts = VerifyOptions::at(t(2026).saturating_add(60));
+            opts.user_metadata = BTreeMap::from([(String::from("buildId"), String::from("42"))]);
+            let verdict =
+                verify::verify(&verify_target, &input, &policy.statement_for("a.io/b").unwrap().rules, &stores, &opts);
+            assert!(verdict.is_accepted(), "{}", verdict.reason());
+        }
+    }
+
+    #[test]
+    fn refuses_mismatched_key_bad_expiry_and_ed25519_is_flagged() {
+        let (root_key, leaf_key) = (key(KeyKind::P256, 5), key(KeyKind::Ed25519, 6));
+        let (root, leaf) =
+            issue::test_chain("CN=r,O=o,ST=s,C=US", &root_key, "CN=l,O=o,ST=s,C=US", &leaf_key, t(2025), t(2030))
+                .unwrap();
+        let target = Descriptor::for_content(media_types::OCI_IMAGE_MANIFEST, b"{}");
+        let chain = [leaf, root];
+        let signed = sign_artifact(&target, &leaf_key, &chain, &options(EnvelopeFormat::Jws)).unwrap();
+        assert!(!signed.notation_compatible, "Ed25519 must be reported as not notation-compatible");
+        let other = key(KeyKind::Ed25519, 7);
+        assert!(matches!(
+            sign_artifact(&target, &other, &chain, &options(EnvelopeFormat::Jws)),
+            Err(SignError::KeyCertificateMismatch)
+        ));
+        let mut bad = options(EnvelopeFormat::Jws);
+        bad.expiry = Some(bad.signing_time);
+        assert!(matches!(
+            sign_artifact(&target, &leaf_key, &chain, &bad),
+            Err(SignError::ExpiryNotAfterSigning { .. })
+        ));
+        let mut late = options(EnvelopeFormat::Jws);
+        late.signing_time = t(2031);
+        late.expiry = None;
+        assert!(matches!(sign_artifact(&target, &leaf_key, &chain, &late), Err(SignError::Chain(_))));
+        assert!(matches!(sign_artifact(&target, &leaf_key, &[], &late), Err(SignError::EmptyChain)));
+    }
+}
