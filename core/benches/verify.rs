@@ -91,7 +91,7 @@ fn signer() -> Signer {
 
 fn artifact() -> Descriptor {
     let manifest = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
-    Descriptor::of(media_types::OCI_IMAGE_MANIFEST, manifest)
+    Descriptor::for_content(media_types::OCI_IMAGE_MANIFEST, manifest)
 }
 
 fn sign_options() -> SignOptions {
