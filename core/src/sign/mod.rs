@@ -193,7 +193,7 @@ mod tests {
             let image = parsed.as_image_manifest().unwrap();
             assert_eq!(image.artifact_type.as_deref(), Some(media_types::NOTARY_SIGNATURE));
             assert_eq!(image.config, Descriptor::empty());
-            assert_eq!(image.layers, [signed.envelope_descriptor.clone()]);
+            assert_eq!(image.layers, core::slice::from_ref(&signed.envelope_descriptor));
             assert_eq!(image.layers[0].media_type, format.media_type());
             assert_eq!(image.subject.as_ref().map(|s| &s.digest), Some(&target.digest));
             let thumbprints = &parsed.annotations()[THUMBPRINT_ANNOTATION];
