@@ -23,7 +23,10 @@ use nv2_core::x509::issue::{self, CertificateSpec, Issuer};
 use nv2_core::x509::{Certificate, TrustStoreKind};
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+#[path = "../examples/fixtures/mod.rs"]
+mod fixtures;
 
 const ROOT: &str = "CN=Bench Root,O=Notary,ST=WA,C=US";
 const INTERMEDIATE: &str = "CN=Bench Intermediate,O=Notary,ST=WA,C=US";
@@ -130,27 +133,14 @@ fn es256_request() -> Request {
     }
 }
 
-fn corpus_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("NV2_CORPUS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
-    loop {
-        let candidate = dir.join("shared/fixtures/notation");
-        if candidate.join("cases.json").is_file() {
-            return candidate;
-        }
-        assert!(dir.pop(), "no corpus: set NV2_CORPUS_DIR or place shared/fixtures/notation beside the checkout");
-    }
-}
-
 fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// notation's e2e PS256 signature of the `v1` image in the fixture layout.
 fn notation_e2e_request() -> Request {
-    let corpus = corpus_dir();
+    let corpus = fixtures::corpus_dir()
+        .expect("no corpus: set NV2_CORPUS_DIR or place shared/fixtures/notation beside the checkout");
     let layout = corpus.join("oci-layouts/e2e-valid-signature");
     let blob = |digest: &Digest| read(&layout.join("blobs").join(digest.algorithm().to_string()).join(digest.hex()));
     let index: serde_json::Value = serde_json::from_slice(&read(&layout.join("index.json"))).expect("index.json");

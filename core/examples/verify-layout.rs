@@ -4,6 +4,8 @@
 //! Usage: `cargo run -p nv2-core --example verify-layout [FIXTURES_DIR]` (default: the shared Notary Project
 //! fixtures found beside the checkout). Exits 0 only when the signed image verifies and the tampered one does not.
 
+#[path = "fixtures/mod.rs"]
+mod fixtures;
 #[path = "oci_layout/mod.rs"]
 mod oci_layout;
 
@@ -17,19 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn fixtures_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::args().nth(1) {
-        return Some(PathBuf::from(dir));
-    }
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
-    loop {
-        let candidate = dir.join("shared/fixtures/notation");
-        if candidate.join("cases.json").is_file() {
-            return Some(candidate);
-        }
-        if !dir.pop() {
-            return None;
-        }
-    }
+    std::env::args().nth(1).map(PathBuf::from).or_else(fixtures::corpus_dir)
 }
 
 fn now() -> Result<Timestamp, String> {

@@ -18,25 +18,11 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+#[path = "../examples/fixtures/mod.rs"]
+mod fixtures;
 #[path = "../examples/oci_layout/mod.rs"]
 mod oci_layout;
 use oci_layout::Layout;
-
-fn corpus_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("NV2_CORPUS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
-    loop {
-        let candidate = dir.join("shared/fixtures/notation");
-        if candidate.join("cases.json").is_file() {
-            return candidate;
-        }
-        if !dir.pop() {
-            panic!("no corpus: set NV2_CORPUS_DIR or place shared/fixtures/notation beside the checkout");
-        }
-    }
-}
 
 /// What a case produced: its verdict in the vocabulary of `expect`, or an explanation of why it could not run.
 type Outcome = Result<String, String>;
@@ -494,7 +480,8 @@ fn agrees(expect: &str, got: &str) -> bool {
 
 #[test]
 fn corpus() {
-    let dir = corpus_dir();
+    let dir = fixtures::corpus_dir()
+        .expect("no corpus: set NV2_CORPUS_DIR or place shared/fixtures/notation beside the checkout");
     let cases: Value = serde_json::from_slice(&std::fs::read(dir.join("cases.json")).expect("cases.json readable"))
         .expect("cases.json is JSON");
     let list = cases["cases"].as_array().expect("cases.json has a cases array");
