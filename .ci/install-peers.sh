@@ -6,7 +6,16 @@
 #   conformance  OCI distribution-spec conformance suite, used by host-registry's conformance test.
 #   oras         ORAS CLI v1.3.3, used by host-registry's client interop test.
 #   notation     Notation CLI v1.3.2, used by host-registry's sign/verify interop test.
+#   regctl       regclient CLI v0.11.5 (`artifact tree`), used by host-registry's client interop test.
+#   skopeo       Debian package, used by host-registry's image copy test (the only peer not under $PEERS).
 set -euo pipefail
+
+# The Go toolchain lives in /usr/local/go on these machines; CI's PATH may not include it.
+export PATH="$PATH:/usr/local/go/bin"
+if ! command -v go > /dev/null; then
+  echo "install-peers: the Go toolchain is required (go not found)" >&2
+  exit 1
+fi
 
 PEERS="${NV2_PEERS_DIR:-$HOME/.cache/nv2/peers}"
 export GOBIN="$PEERS/bin"
@@ -85,3 +94,12 @@ install_notation() {
 install_conformance
 install_go_tool oras oras.land/oras/cmd/oras v1.3.3
 install_notation
+install_go_tool regctl github.com/regclient/regclient/cmd/regctl v0.11.5
+
+if ! command -v skopeo > /dev/null; then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo
+  else
+    echo "install-peers: skopeo missing and not root; install it with apt-get install skopeo" >&2
+  fi
+fi

@@ -168,8 +168,10 @@ impl Settings {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err(ConfigError::Invalid("tls_cert and tls_key go together".into()));
         }
-        if self.max_manifest_bytes == 0 || self.max_manifest_bytes > 64 * 1024 * 1024 {
-            return Err(ConfigError::Invalid("max-manifest-bytes must be between 1 and 64 MiB".into()));
+        // The core's manifest parser reads at most this much, so a larger setting could not be honoured.
+        let ceiling = nv2_core::limits::MAX_MANIFEST_BYTES as u64;
+        if self.max_manifest_bytes == 0 || self.max_manifest_bytes > ceiling {
+            return Err(ConfigError::Invalid(format!("max-manifest-bytes must be between 1 and {ceiling}")));
         }
         Ok(())
     }

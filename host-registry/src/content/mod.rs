@@ -1,18 +1,13 @@
-//! Content identifiers the registry speaks: digests, repository names, tags and references.
-//!
-//! TEMPORARY: this module is a thin stand-in until `nv2_core::oci` lands (branch `oci`); every caller goes through
-//! these few names so that the switch is a single-file change.
+//! Content identifiers as the registry uses them, all from `nv2_core::oci`: digests, repository names, tags, and the
+//! `<reference>` path segment (a tag or a digest). Only the registry-specific pieces live here: the path-segment
+//! reference, a streaming hasher that remembers its algorithm, and manifest facts the registry stores.
 
-pub mod manifest;
+use std::collections::BTreeMap;
 
-use core::fmt;
+use nv2_core::oci::{self, Descriptor, Digester, OciError, ParsedManifest};
 
-use sha2::Digest as _;
-
-/// Longest repository name accepted (clients cap `host[:port]/name` at 255 characters).
-pub const MAX_NAME_LEN: usize = 255;
-/// Longest tag the distribution spec allows.
-pub const MAX_TAG_LEN: usize = 128;
+pub use nv2_core::oci::media_types;
+pub use nv2_core::oci::{Digest, DigestAlgorithm as Algorithm};
 
 /// Why a digest, name or tag was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,199 +23,49 @@ pub enum ContentError {
     BadTag,
 }
 
-/// Digest algorithms the registry verifies while streaming.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Algorithm {
-    /// SHA-256, the default for every client.
-    Sha256,
-    /// SHA-512, allowed by the spec for blobs and manifests.
-    Sha512,
+/// Parses a digest string.
+pub fn parse_digest(text: &str) -> Result<Digest, ContentError> {
+    Digest::parse(text).map_err(|_| ContentError::BadDigest)
 }
 
-impl Algorithm {
-    /// Name used in digest strings and storage paths.
-    pub fn name(self) -> &'static str {
-        match self {
-            Algorithm::Sha256 => "sha256",
-            Algorithm::Sha512 => "sha512",
-        }
-    }
-
-    /// Parses an algorithm name as used in `digest-algorithm=` and digest strings.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "sha256" => Some(Algorithm::Sha256),
-            "sha512" => Some(Algorithm::Sha512),
-            _ => None,
-        }
-    }
-
-    fn hex_len(self) -> usize {
-        match self {
-            Algorithm::Sha256 => 64,
-            Algorithm::Sha512 => 128,
-        }
-    }
+/// Checks a repository name (the grammar admits no `..`, empty component or encoded character, which is what keeps
+/// names safe as storage path components).
+pub fn validate_repository_name(name: &str) -> Result<(), ContentError> {
+    oci::validate_repository_name(name).map_err(|_| ContentError::BadName)
 }
 
-/// A validated content digest; the only way to name stored content.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Digest {
+/// Checks a tag.
+pub fn validate_tag(tag: &str) -> Result<(), ContentError> {
+    oci::validate_tag(tag).map_err(|_| ContentError::BadTag)
+}
+
+/// Streaming digest computation that remembers its algorithm (uploads may be closed with another one).
+#[derive(Clone, Debug)]
+pub struct Hasher {
     algorithm: Algorithm,
-    hex: String,
-}
-
-impl Digest {
-    /// Parses `<alg>:<hex>`, refusing anything that could escape a storage path.
-    pub fn parse(text: &str) -> Result<Self, ContentError> {
-        let (alg, hex) = text.split_once(':').ok_or(ContentError::BadDigest)?;
-        let algorithm = Algorithm::from_name(alg).ok_or(ContentError::BadDigest)?;
-        if hex.len() != algorithm.hex_len() || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return Err(ContentError::BadDigest);
-        }
-        Ok(Digest { algorithm, hex: hex.to_owned() })
-    }
-
-    /// Digest of `bytes` under `algorithm`.
-    pub fn of(algorithm: Algorithm, bytes: &[u8]) -> Self {
-        let mut h = Hasher::new(algorithm);
-        h.update(bytes);
-        h.finish()
-    }
-
-    /// The algorithm part.
-    pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
-    }
-
-    /// The lowercase hex part.
-    pub fn hex(&self) -> &str {
-        &self.hex
-    }
-}
-
-impl fmt::Display for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.algorithm.name(), self.hex)
-    }
-}
-
-/// Streaming digest computation, so blobs are verified while they arrive.
-#[derive(Clone)]
-pub enum Hasher {
-    /// SHA-256 state.
-    Sha256(sha2::Sha256),
-    /// SHA-512 state.
-    Sha512(sha2::Sha512),
+    inner: Digester,
 }
 
 impl Hasher {
     /// A fresh state for `algorithm`.
     pub fn new(algorithm: Algorithm) -> Self {
-        match algorithm {
-            Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
-            Algorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
-        }
+        Hasher { algorithm, inner: Digester::new(algorithm) }
     }
 
     /// The algorithm this state computes.
     pub fn algorithm(&self) -> Algorithm {
-        match self {
-            Hasher::Sha256(_) => Algorithm::Sha256,
-            Hasher::Sha512(_) => Algorithm::Sha512,
-        }
+        self.algorithm
     }
 
     /// Feeds more bytes.
     pub fn update(&mut self, bytes: &[u8]) {
-        match self {
-            Hasher::Sha256(h) => h.update(bytes),
-            Hasher::Sha512(h) => h.update(bytes),
-        }
+        self.inner.update(bytes);
     }
 
     /// The digest of everything fed so far.
     pub fn finish(self) -> Digest {
-        let (algorithm, raw): (Algorithm, Vec<u8>) = match self {
-            Hasher::Sha256(h) => (Algorithm::Sha256, h.finalize().to_vec()),
-            Hasher::Sha512(h) => (Algorithm::Sha512, h.finalize().to_vec()),
-        };
-        let mut hex = String::with_capacity(raw.len() * 2);
-        for b in raw {
-            hex.push(char::from(HEX[usize::from(b >> 4)]));
-            hex.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-        Digest { algorithm, hex }
+        self.inner.finalize()
     }
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// Checks a repository name against the distribution-spec grammar
-/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`.
-///
-/// The grammar alone already excludes `..`, empty components and every encoded character, which is what keeps names
-/// safe to use as storage path components.
-pub fn validate_repository_name(name: &str) -> Result<(), ContentError> {
-    if name.is_empty() || name.len() > MAX_NAME_LEN {
-        return Err(ContentError::BadName);
-    }
-    for component in name.split('/') {
-        validate_component(component)?;
-    }
-    Ok(())
-}
-
-fn validate_component(component: &str) -> Result<(), ContentError> {
-    let bytes = component.as_bytes();
-    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    let mut i = 0;
-    let mut need_alnum = true;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if alnum(b) {
-            need_alnum = false;
-            i += 1;
-            continue;
-        }
-        if need_alnum {
-            return Err(ContentError::BadName);
-        }
-        // A separator: ".", "_", "__" or a run of "-".
-        match b {
-            b'.' => i += 1,
-            b'_' => {
-                i += 1;
-                if bytes.get(i) == Some(&b'_') {
-                    i += 1;
-                }
-            }
-            b'-' => {
-                while bytes.get(i) == Some(&b'-') {
-                    i += 1;
-                }
-            }
-            _ => return Err(ContentError::BadName),
-        }
-        need_alnum = true;
-    }
-    if need_alnum {
-        return Err(ContentError::BadName);
-    }
-    Ok(())
-}
-
-/// Checks a tag against `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
-pub fn validate_tag(tag: &str) -> Result<(), ContentError> {
-    let bytes = tag.as_bytes();
-    let first = bytes.first().ok_or(ContentError::BadTag)?;
-    if bytes.len() > MAX_TAG_LEN || !(first.is_ascii_alphanumeric() || *first == b'_') {
-        return Err(ContentError::BadTag);
-    }
-    if !bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')) {
-        return Err(ContentError::BadTag);
-    }
-    Ok(())
 }
 
 /// What a manifest path names: a tag or a digest.
@@ -236,45 +81,121 @@ impl Reference {
     /// Parses a `<reference>` path segment: a digest when it contains `:`, otherwise a tag.
     pub fn parse(text: &str) -> Result<Self, ContentError> {
         if text.contains(':') {
-            Digest::parse(text).map(Reference::Digest)
+            parse_digest(text).map(Reference::Digest)
         } else {
             validate_tag(text).map(|()| Reference::Tag(text.to_owned()))
         }
     }
 }
 
+/// Why a pushed manifest was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// Larger than the parser accepts.
+    #[error("manifest too large: {0}")]
+    TooLarge(String),
+    /// Anything else the parser refused.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The facts the registry needs from a manifest, computed once at push time (and by garbage collection).
+#[derive(Debug, Clone)]
+pub struct ManifestFacts {
+    /// The decided media type (stored and served as Content-Type).
+    pub media_type: String,
+    /// Digest under the algorithm requested by the push.
+    pub digest: Digest,
+    /// Subjects (OCI `subject`, rc1 `refers`, prototype-2 `manifests[]`).
+    pub subjects: Vec<Digest>,
+    /// Blobs that must exist in the repository (non-distributable layers excluded: they are never pushed).
+    pub blobs: Vec<Digest>,
+    /// Child manifests of an index.
+    pub children: Vec<Digest>,
+    /// The referrers-list descriptor of this manifest.
+    pub referrer: Descriptor,
+}
+
+/// Parses `bytes` pushed with `content_type`, digesting with `algorithm`.
+pub fn manifest_facts(
+    content_type: Option<&str>,
+    bytes: &[u8],
+    algorithm: Algorithm,
+) -> Result<ManifestFacts, ManifestError> {
+    let parsed = ParsedManifest::parse(content_type, bytes).map_err(|e| match e {
+        OciError::ManifestTooLarge { .. } => ManifestError::TooLarge(e.to_string()),
+        other => ManifestError::Invalid(other.to_string()),
+    })?;
+    let digest = if algorithm == Algorithm::Sha256 { parsed.digest().clone() } else { parsed.digest_with(algorithm) };
+    let mut blobs = Vec::new();
+    let mut children = Vec::new();
+    for child in parsed.references() {
+        if child.is_manifest() {
+            children.push(child.descriptor.digest.clone());
+        } else if distributable(&child.descriptor.media_type) {
+            blobs.push(child.descriptor.digest.clone());
+        }
+    }
+    let mut subjects: Vec<Digest> = parsed.subjects().into_iter().map(|d| d.digest.clone()).collect();
+    subjects.dedup();
+    let mut referrer = oci::referrer_descriptor(&parsed);
+    referrer.digest = digest.clone();
+    Ok(ManifestFacts { media_type: parsed.media_type().to_owned(), digest, subjects, blobs, children, referrer })
+}
+
+/// Non-distributable (foreign) layers are never pushed to a registry, so they are not required to exist.
+fn distributable(media_type: &str) -> bool {
+    !(media_type.contains(".nondistributable.") || media_type.contains(".foreign."))
+}
+
+/// Annotations as JSON (the referrers index serves descriptors as JSON values).
+pub fn annotations_json(annotations: &BTreeMap<String, String>) -> serde_json::Map<String, serde_json::Value> {
+    annotations.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const D: &str = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+
     #[test]
-    fn names_follow_the_spec_grammar() {
-        for ok in ["a", "a/b", "library/ubuntu", "a-b", "a--b", "a__b", "a.b/c_d", "0x"] {
+    fn names_tags_references() {
+        for ok in ["a", "a/b", "library/ubuntu", "a-b", "a__b", "a.b/c_d"] {
             assert_eq!(validate_repository_name(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "A", "a/", "/a", "a//b", "..", "a/../b", "a/%2e%2e", "a___b", "-a", "a-", "a.", "a b"] {
+        for bad in ["", "A", "a/", "/a", "a//b", "..", "a/../b", "a/%2e%2e", "-a", "a b"] {
             assert_eq!(validate_repository_name(bad), Err(ContentError::BadName), "{bad}");
         }
-        assert!(validate_repository_name(&"a".repeat(256)).is_err());
-    }
-
-    #[test]
-    fn digests_are_strict() {
-        let d = Digest::of(Algorithm::Sha256, b"{}");
-        assert_eq!(d.to_string(), "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
-        assert_eq!(Digest::parse(&d.to_string()), Ok(d));
-        for bad in ["sha256:abc", "md5:00", "sha256:../../etc", "sha256", &format!("sha256:{}", "A".repeat(64))] {
-            assert_eq!(Digest::parse(bad), Err(ContentError::BadDigest), "{bad}");
-        }
-        assert_eq!(Digest::of(Algorithm::Sha512, b"").hex().len(), 128);
-    }
-
-    #[test]
-    fn tags_and_references() {
         assert!(validate_tag("v1.0_rc-1").is_ok());
         assert!(validate_tag(".x").is_err());
-        assert!(validate_tag(&"a".repeat(129)).is_err());
         assert!(matches!(Reference::parse("latest"), Ok(Reference::Tag(_))));
-        assert!(Reference::parse("sha256:totallywrong").is_err());
+        assert_eq!(Reference::parse("sha256:totallywrong"), Err(ContentError::BadDigest));
+    }
+
+    #[test]
+    fn hasher_matches_one_shot_digest() {
+        let mut h = Hasher::new(Algorithm::Sha512);
+        h.update(b"{");
+        h.update(b"}");
+        assert_eq!(h.algorithm(), Algorithm::Sha512);
+        assert_eq!(h.finish(), Digest::compute(Algorithm::Sha512, b"{}"));
+        assert_eq!(Digest::compute(Algorithm::Sha256, b"{}").to_string(), D);
+    }
+
+    #[test]
+    fn facts_of_a_referrer_and_of_hostile_bodies() {
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{m}","config":{{"mediaType":"application/x","digest":"{D}","size":2}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar","digest":"{D}","size":2}}],"subject":{{"mediaType":"{m}","digest":"{D}","size":1}},"annotations":{{"a":"b"}}}}"#,
+            m = media_types::OCI_IMAGE_MANIFEST
+        );
+        let f = manifest_facts(Some(media_types::OCI_IMAGE_MANIFEST), body.as_bytes(), Algorithm::Sha512).unwrap();
+        assert_eq!(f.subjects.len(), 1);
+        assert_eq!(f.blobs.len(), 1, "the non-distributable layer is not required");
+        assert_eq!(f.referrer.artifact_type.as_deref(), Some("application/x"));
+        assert_eq!(f.referrer.digest, f.digest);
+        assert_eq!(f.digest.algorithm(), Algorithm::Sha512);
+        assert!(matches!(manifest_facts(None, b"not json", Algorithm::Sha256), Err(ManifestError::Invalid(_))));
+        assert!(manifest_facts(None, b"{\"a\":1,\"a\":2}", Algorithm::Sha256).is_err());
     }
 }

@@ -16,7 +16,8 @@ use super::route::{self, Route};
 use super::{error, App, HttpResponse};
 use crate::auth::{Action, Auth, Denial, Need};
 use crate::config::AccessMode;
-use crate::content::{manifest::OCI_INDEX, Algorithm, Digest, Reference};
+use crate::content::media_types::OCI_IMAGE_INDEX as OCI_INDEX;
+use crate::content::{Algorithm, Digest, Reference};
 use crate::registry::{BodyStream, ChunkRange, RegistryError};
 
 const API_VERSION: &str = "registry/2.0";

@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn stale_inserts_are_dropped() {
         let c = ReadCache::default();
-        let d = Digest::of(Algorithm::Sha256, b"x");
+        let d = Digest::compute(Algorithm::Sha256, b"x");
         let g = c.generation();
         c.invalidate();
         c.put_tag(g, "r", "t", d.clone());

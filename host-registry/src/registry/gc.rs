@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::manifests::ManifestRecord;
 use super::{now_secs, Registry, RegistryError};
 use crate::config::OrphanPolicy;
-use crate::content::{manifest, Algorithm, Digest};
+use crate::content::{self, Algorithm, Digest};
 
 /// How a collection runs.
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +78,7 @@ impl Registry {
                     continue;
                 }
                 if let Some(bytes) = self.storage.blob_read(&digest, self.settings.max_manifest_bytes).await? {
-                    if let Ok(facts) = manifest::parse(Some(&record.media_type), &bytes) {
+                    if let Ok(facts) = content::manifest_facts(Some(&record.media_type), &bytes, digest.algorithm()) {
                         needed.extend(facts.blobs);
                         stack.extend(facts.children);
                     }

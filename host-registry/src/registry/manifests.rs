@@ -2,15 +2,14 @@
 //! deletes with the configured orphan policy.
 
 use bytes::Bytes;
+use nv2_core::oci::Descriptor;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use super::cache::Cached;
 use super::referrers::{Page, Referrer};
 use super::{blob_link_key, manifest_key, tag_key, Registry, RegistryError, MAX_DELETE_DEPTH};
 use crate::config::OrphanPolicy;
-use crate::content::manifest as parse;
-use crate::content::{Algorithm, Digest, Reference};
+use crate::content::{self, Algorithm, Digest, ManifestError, Reference};
 
 /// What is stored per manifest revision; the referrers index is rebuilt from these alone.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,25 +21,16 @@ pub(super) struct ManifestRecord {
     pub(super) created: u64,
     #[serde(default)]
     pub(super) subjects: Vec<String>,
+    /// The referrers-list descriptor (kept only for manifests with a subject; other records stay small).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    artifact_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    annotations: Option<Map<String, Value>>,
+    referrer: Option<Descriptor>,
 }
 
 impl ManifestRecord {
-    fn referrer(&self, digest: &Digest) -> Referrer {
-        let mut d = Map::new();
-        d.insert("mediaType".into(), Value::String(self.media_type.clone()));
-        d.insert("digest".into(), Value::String(digest.to_string()));
-        d.insert("size".into(), Value::from(self.size));
-        if let Some(t) = &self.artifact_type {
-            d.insert("artifactType".into(), Value::String(t.clone()));
-        }
-        if let Some(a) = &self.annotations {
-            d.insert("annotations".into(), Value::Object(a.clone()));
-        }
-        Referrer { descriptor: Value::Object(d), artifact_type: self.artifact_type.clone() }
+    fn referrer(&self) -> Option<Referrer> {
+        let descriptor = self.referrer.as_ref()?;
+        let value = serde_json::to_value(descriptor).ok()?;
+        Some(Referrer { descriptor: value, artifact_type: descriptor.artifact_type.clone() })
     }
 }
 
@@ -81,9 +71,10 @@ impl Registry {
     }
 
     fn index(&self, repo: &str, digest: &Digest, record: &ManifestRecord) {
+        let Some(entry) = record.referrer() else { return };
         for subject in &record.subjects {
             if let Ok(subject) = Digest::parse(subject) {
-                self.referrers.insert(repo, subject, digest.clone(), record.referrer(digest));
+                self.referrers.insert(repo, subject, digest.clone(), entry.clone());
             }
         }
     }
@@ -161,13 +152,16 @@ impl Registry {
             Reference::Digest(d) => d.algorithm(),
             Reference::Tag(_) => Algorithm::Sha256,
         };
-        let digest = Digest::of(algorithm, &bytes);
+        let digest = Digest::compute(algorithm, &bytes);
         if let Reference::Digest(d) = reference {
             if d != &digest {
                 return Err(RegistryError::DigestInvalid(format!("manifest has digest {digest}")));
             }
         }
-        let facts = parse::parse(content_type, &bytes).map_err(|e| RegistryError::ManifestInvalid(e.to_string()))?;
+        let facts = content::manifest_facts(content_type, &bytes, algorithm).map_err(|e| match e {
+            ManifestError::TooLarge(_) => RegistryError::TooLarge { limit },
+            ManifestError::Invalid(reason) => RegistryError::ManifestInvalid(reason),
+        })?;
         let mut missing = Vec::new();
         for blob in &facts.blobs {
             if self.storage.meta_get(&blob_link_key(repo, blob)).await?.is_none()
@@ -179,15 +173,13 @@ impl Registry {
         if !missing.is_empty() {
             return Err(RegistryError::ManifestBlobUnknown(missing));
         }
-        // Only referrers need their artifact type and annotations at hand; other records stay small.
         let is_referrer = !facts.subjects.is_empty();
         let record = ManifestRecord {
             media_type: facts.media_type,
             size: bytes.len() as u64,
             created: super::now_secs(),
             subjects: facts.subjects.iter().map(ToString::to_string).collect(),
-            artifact_type: facts.artifact_type.filter(|_| is_referrer),
-            annotations: facts.annotations.filter(|_| is_referrer),
+            referrer: is_referrer.then_some(facts.referrer),
         };
         let json = serde_json::to_vec(&record).map_err(|e| RegistryError::ManifestInvalid(e.to_string()))?;
 

@@ -105,7 +105,8 @@ impl Registry {
                     is_repo = true;
                 } else if !prefix.is_empty() || content::validate_repository_name(&child).is_ok() {
                     let name = if prefix.is_empty() { child } else { format!("{prefix}/{child}") };
-                    if name.len() <= content::MAX_NAME_LEN {
+                    // Deeper than any valid name can be: stop descending.
+                    if name.len() <= 255 {
                         pending.push(name);
                     }
                 }

@@ -124,7 +124,7 @@ mod tests {
     use crate::content::Algorithm;
 
     fn d(n: u32) -> Digest {
-        Digest::of(Algorithm::Sha256, &n.to_be_bytes())
+        Digest::compute(Algorithm::Sha256, &n.to_be_bytes())
     }
 
     fn entry(t: &str) -> Referrer {

@@ -347,7 +347,7 @@ mod tests {
         w.write(b"hello").await.unwrap();
         w.finish().await.unwrap();
         assert_eq!(s.upload_size("u1").await.unwrap(), Some(5));
-        let d = Digest::of(Algorithm::Sha256, b"hello");
+        let d = Digest::compute(Algorithm::Sha256, b"hello");
         s.upload_commit("u1", &d).await.unwrap();
         assert_eq!(s.blob_size(&d).await.unwrap(), Some(5));
         let r = s.blob_open(&d, Some((1, 3))).await.unwrap().unwrap();

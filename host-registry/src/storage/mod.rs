@@ -16,9 +16,9 @@ pub use filesystem::FilesystemStorage;
 
 use crate::content::Digest;
 
-/// Longest metadata object the registry reads whole (a manifest record holds at most a manifest's annotations, and
-/// manifests are capped at 64 MiB by configuration).
-pub const MAX_METADATA_BYTES: u64 = 72 * 1024 * 1024;
+/// Longest metadata object the registry reads whole (a manifest record holds at most a referrer descriptor, whose
+/// annotations come from a manifest of at most 4 MiB).
+pub const MAX_METADATA_BYTES: u64 = 8 * 1024 * 1024;
 
 /// What went wrong in a storage backend.
 #[derive(Debug, thiserror::Error)]
