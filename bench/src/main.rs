@@ -275,51 +275,59 @@ async fn manifest_load(url: &str, seconds: u64) -> (f64, f64) {
     (all.len() as f64 / seconds as f64, p99)
 }
 
-async fn referrers_latency(url: &str, count: usize) -> Option<(f64, f64)> {
-    let http = reqwest::Client::new();
-    let repo = "bench/referrers";
-    let config = push_blob(&http, url, repo, b"{}".to_vec()).await;
-    let small_subject = image_manifest(&config, None, 1);
-    let big_subject = image_manifest(&config, None, 2);
-    push_manifest(&http, url, repo, "small", &small_subject).await;
-    push_manifest(&http, url, repo, "big", &big_subject).await;
-    let small = (sha256(&small_subject), small_subject.len());
-    let big = (sha256(&big_subject), big_subject.len());
-    let probe = http.get(format!("{url}/v2/{repo}/referrers/{}", small.0)).send().await.ok()?;
-    if !probe.status().is_success() {
-        return None;
-    }
-    for n in 0..10 {
-        let m = image_manifest(&config, Some(&small), n + 10);
-        push_manifest(&http, url, repo, &sha256(&m), &m).await;
-    }
+/// First-page latencies of the referrers listing for subjects with 10, 1,000 and `count` referrers, and how many
+/// descriptors the first page of the biggest one held. None when the registry has no referrers API.
+struct Referrers {
+    ms: [f64; 3],
+    first_page_len: f64,
+}
+
+async fn push_referrers(http: &reqwest::Client, url: &str, config: &str, subject: &(String, usize), count: usize) {
     let mut tasks = Vec::new();
     for c in 0..8 {
-        let (http, url, big, config) = (http.clone(), url.to_owned(), big.clone(), config.clone());
+        let (http, url, subject, config) = (http.clone(), url.to_owned(), subject.clone(), config.to_owned());
         tasks.push(tokio::spawn(async move {
             for n in (c..count).step_by(8) {
-                let m = image_manifest(&config, Some(&big), n + 100);
-                push_manifest(&http, &url, repo, &sha256(&m), &m).await;
+                let m = image_manifest(&config, Some(&subject), n + 100);
+                push_manifest(&http, &url, "bench/referrers", &sha256(&m), &m).await;
             }
         }));
     }
     for t in tasks {
-        t.await.ok()?;
+        t.await.expect("referrer push task");
     }
-    let timed = |subject: String| {
-        let (http, url) = (http.clone(), url.to_owned());
-        async move {
-            let start = Instant::now();
-            for _ in 0..20 {
-                let r = http.get(format!("{url}/v2/{repo}/referrers/{subject}")).send().await.ok()?;
-                let _ = r.bytes().await.ok()?;
-            }
-            Some(start.elapsed().as_secs_f64() / 20.0 * 1000.0)
+}
+
+async fn referrers_latency(url: &str, count: usize) -> Option<Referrers> {
+    let http = reqwest::Client::new();
+    let repo = "bench/referrers";
+    let config = push_blob(&http, url, repo, b"{}".to_vec()).await;
+    let mut subjects = Vec::new();
+    for (i, n) in [10, count.min(1000), count].into_iter().enumerate() {
+        let body = image_manifest(&config, None, i + 1);
+        push_manifest(&http, url, repo, &format!("subject{i}"), &body).await;
+        subjects.push(((sha256(&body), body.len()), n));
+    }
+    let probe = http.get(format!("{url}/v2/{repo}/referrers/{}", subjects[0].0 .0)).send().await.ok()?;
+    if !probe.status().is_success() {
+        return None;
+    }
+    for (subject, n) in &subjects {
+        push_referrers(&http, url, &config, subject, *n).await;
+    }
+    let mut ms = [0.0; 3];
+    let mut first_page_len = 0.0;
+    for (slot, (subject, _)) in ms.iter_mut().zip(&subjects) {
+        let start = Instant::now();
+        for _ in 0..20 {
+            let r = http.get(format!("{url}/v2/{repo}/referrers/{}", subject.0)).send().await.ok()?;
+            let body = r.bytes().await.ok()?;
+            let index: serde_json::Value = serde_json::from_slice(&body).ok()?;
+            first_page_len = index["manifests"].as_array().map_or(0, Vec::len) as f64;
         }
-    };
-    let small_ms = timed(small.0.clone()).await?;
-    let big_ms = timed(big.0.clone()).await?;
-    Some((small_ms, big_ms))
+        *slot = start.elapsed().as_secs_f64() / 20.0 * 1000.0;
+    }
+    Some(Referrers { ms, first_page_len })
 }
 
 /// Runs every measurement against one registry with a time limit; what finished before the limit is kept.
@@ -362,22 +370,26 @@ async fn measure(reg: &Running, args: &Args, r: &mut Results) {
     r.insert("manifest GET by digest (req/s, 64 conns)", rps);
     r.insert("manifest GET p99 (ms)", p99);
     let count = ((10_000.0 * args.scale).ceil() as usize).max(10);
-    if let Some((small, big)) = referrers_latency(&reg.url, count).await {
-        r.insert("referrers page, 10 refs (ms)", small);
-        r.insert("referrers page, N refs (ms)", big);
+    if let Some(refs) = referrers_latency(&reg.url, count).await {
+        r.insert("referrers first page, 10 refs (ms)", refs.ms[0]);
+        r.insert("referrers first page, 1,000 refs (ms)", refs.ms[1]);
+        r.insert("referrers first page, N refs (ms)", refs.ms[2]);
+        r.insert("referrers first page size, N refs", refs.first_page_len);
     }
 }
 
 /// Table rows in reading order; a registry without a value for one prints n/a.
-const ROWS: [&str; 11] = [
+const ROWS: [&str; 13] = [
     "push 1 client (MiB/s)",
     "pull 1 client (MiB/s)",
     "push 8 clients (MiB/s)",
     "pull 8 clients (MiB/s)",
     "manifest GET by digest (req/s, 64 conns)",
     "manifest GET p99 (ms)",
-    "referrers page, 10 refs (ms)",
-    "referrers page, N refs (ms)",
+    "referrers first page, 10 refs (ms)",
+    "referrers first page, 1,000 refs (ms)",
+    "referrers first page, N refs (ms)",
+    "referrers first page size, N refs",
     "rss idle (MiB)",
     "rss peak under load (MiB)",
     "run time (s)",
@@ -435,7 +447,7 @@ async fn main() {
     let mut t = String::new();
     t += &format!(
         "# nv2-bench registry, {}\n\nWorkload: {} × 16 MiB blobs ({} MiB) pushed then pulled with 1 and with 8 clients; \
-         manifest GET by digest with 64 connections for {} s; referrers first page for a subject with 10 and with N = {} \
+         manifest GET by digest with 64 connections for {} s; referrers first page for subjects with 10, 1,000 and N = {} \
          referrers (mean of 20 sequential GETs); RSS from /proc/<pid>/status VmRSS. Loopback, fresh temp storage per \
          registry, release builds.\n\nMachine: `{}` (2 cores shared with other agents).\nLoad before: `{}`\n\
          Load after: `{}`\n\n",
