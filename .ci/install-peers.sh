@@ -8,6 +8,9 @@
 #   notation     Notation CLI v1.3.2, used by host-registry's sign/verify interop test.
 #   regctl       regclient CLI v0.11.5 (`artifact tree`), used by host-registry's client interop test.
 #   skopeo       Debian package, used by host-registry's image copy test (the only peer not under $PEERS).
+# Only with `--bench` or NV2_BENCH_PEERS=1 (the registry benchmark, bench/; the normal CI run does not pay for them):
+#   zot          zot registry v2.1.20 (minimal build), performance anchor with referrers.
+#   registry     CNCF distribution registry v3.1.1, performance anchor without the referrers API.
 set -euo pipefail
 
 # The Go toolchain lives in /usr/local/go on these machines; CI's PATH may not include it.
@@ -90,6 +93,38 @@ install_notation() {
   echo "$version" > "$GOBIN/.notation-version"
   echo "install-peers: built notation $version"
 }
+
+# Builds <pkg>@<version> like install_go_tool, but falls back to a throw-away module requiring the pinned version
+# (the notation work-around) when `go install pkg@version` is refused by the proxy.
+install_bench_peer() { # <binary> <module> <cmd package> <version>
+  local bin=$1 module=$2 pkg=$3 version=$4
+  if [[ -x "$GOBIN/$bin" && -f "$GOBIN/.$bin-version" && "$(cat "$GOBIN/.$bin-version")" == "$version" ]]; then
+    echo "install-peers: $bin already at $version"
+    return
+  fi
+  if ! CGO_ENABLED=0 go install "$pkg@$version"; then
+    echo "install-peers: go install $pkg@$version failed; trying a throw-away module" >&2
+    local work="$PEERS/src/$bin"
+    rm -rf "$work"
+    mkdir -p "$work"
+    printf 'module nv2peers/%s\n\ngo 1.24\n' "$bin" > "$work/go.mod"
+    printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" > "$work/tools.go"
+    if ! (cd "$work" && go get "$module@$version" && CGO_ENABLED=0 go build -o "$GOBIN/$bin" "$pkg"); then
+      # A benchmark peer is optional: the bench reports it as not measured instead of failing the whole install.
+      echo "install-peers: could not build $bin $version (module proxy refused it); the bench marks it n/a" >&2
+      return 0
+    fi
+  fi
+  echo "$version" > "$GOBIN/.$bin-version"
+  echo "install-peers: installed $bin $version"
+}
+
+if [[ "${1:-}" == "--bench" || "${NV2_BENCH_PEERS:-0}" == "1" ]]; then
+  install_bench_peer zot zotregistry.dev/zot/v2 zotregistry.dev/zot/v2/cmd/zot v2.1.20
+  install_bench_peer registry github.com/distribution/distribution/v3 \
+    github.com/distribution/distribution/v3/cmd/registry v3.1.1
+  if [[ "${1:-}" == "--bench" ]]; then exit 0; fi
+fi
 
 install_conformance
 install_go_tool oras oras.land/oras/cmd/oras v1.3.3

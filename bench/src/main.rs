@@ -1,8 +1,10 @@
 //! nv2-bench: pushes, pulls, manifest reads and referrers listings against nv2-registry, zot and the CNCF
 //! distribution registry, each started here on 127.0.0.1 with a fresh data directory, and prints a table of ratios.
 //!
-//! A benchmark, not a test: `cargo run --release -p nv2-bench -- --nv2 target/release/nv2-registry --zot zot
-//! --distribution registry`. Registries not given are left out. `--scale` shrinks everything for a quick run.
+//! A benchmark, not a test: `nv2-bench registry --nv2 target/release/nv2-registry` (zot and `registry` are taken from
+//! `--peers-dir`, default `$HOME/.cache/nv2/peers/bin`, where `.ci/install-peers.sh --bench` puts them, unless given
+//! with `--zot` / `--distribution`). Registries not found are reported as n/a. `--quick` (or `--scale`) shrinks the
+//! workload for a development run. The table is printed and written to `bench/results/registry-<date>.md`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,7 +15,14 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use sha2::{Digest as _, Sha256};
 
-/// Command line.
+/// Command line: one subcommand per benchmark, so more can be added next to `registry`.
+#[derive(Parser, Debug)]
+enum Cli {
+    /// nv2-registry against zot and distribution: push/pull, manifest GET load, referrers, RSS.
+    Registry(Args),
+}
+
+/// Options of `nv2-bench registry`.
 #[derive(Parser, Debug)]
 struct Args {
     /// nv2-registry binary.
@@ -25,12 +34,24 @@ struct Args {
     /// distribution `registry` binary (optional).
     #[arg(long)]
     distribution: Option<PathBuf>,
+    /// Where `.ci/install-peers.sh --bench` installs zot and registry (used when --zot/--distribution are not given).
+    #[arg(long)]
+    peers_dir: Option<PathBuf>,
     /// Fraction of the full workload (1.0 = 64 × 16 MiB blobs, 10,000 referrers).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
     /// Seconds of manifest GET load.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Development run: a quarter of the workload (256 MiB, 2,500 referrers) and 2 s of manifest load.
+    #[arg(long)]
+    quick: bool,
+    /// Upper bound on the time spent on one registry; what was measured until then is still reported.
+    #[arg(long, default_value_t = 240)]
+    per_registry_secs: u64,
+    /// Results file (default `bench/results/registry-<date>.md`; `-` for none).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 type Results = BTreeMap<&'static str, f64>;
@@ -219,36 +240,31 @@ fn image_manifest(config: &str, subject: Option<&(String, usize)>, n: usize) -> 
     serde_json::to_vec(&m).unwrap_or_default()
 }
 
-async fn manifest_load(url: &str, pid: u32, seconds: u64) -> (f64, f64, f64) {
+async fn manifest_load(url: &str, seconds: u64) -> (f64, f64) {
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
     let config = push_blob(&http, url, "bench/manifest", b"{}".to_vec()).await;
     let body = image_manifest(&config, None, 0);
     push_manifest(&http, url, "bench/manifest", "v1", &body).await;
+    let by_digest = format!("{url}/v2/bench/manifest/manifests/{}", sha256(&body));
     let until = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..64 {
-        let (http, url) = (http.clone(), url.to_owned());
+        let (http, by_digest) = (http.clone(), by_digest.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             while Instant::now() < until {
                 let t = Instant::now();
-                let r = http
-                    .get(format!("{url}/v2/bench/manifest/manifests/v1"))
-                    .header("Accept", "application/vnd.oci.image.manifest.v1+json")
-                    .send()
-                    .await;
+                let r =
+                    http.get(&by_digest).header("Accept", "application/vnd.oci.image.manifest.v1+json").send().await;
+                // Only complete 200 answers count: a refused or failed request must not look fast.
                 if let Ok(r) = r {
-                    let _ = r.bytes().await;
+                    if r.status().is_success() && r.bytes().await.is_ok() {
+                        lat.push(t.elapsed().as_secs_f64());
+                    }
                 }
-                lat.push(t.elapsed().as_secs_f64());
             }
             lat
         }));
-    }
-    let mut peak = 0.0f64;
-    while Instant::now() < until {
-        peak = peak.max(rss_kib(pid));
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let mut all = Vec::new();
     for t in tasks {
@@ -256,119 +272,229 @@ async fn manifest_load(url: &str, pid: u32, seconds: u64) -> (f64, f64, f64) {
     }
     all.sort_by(f64::total_cmp);
     let p99 = all.get(all.len() * 99 / 100).copied().unwrap_or(0.0) * 1000.0;
-    (all.len() as f64 / seconds as f64, p99, peak / 1024.0)
+    (all.len() as f64 / seconds as f64, p99)
 }
 
-async fn referrers_latency(url: &str, count: usize) -> Option<(f64, f64)> {
-    let http = reqwest::Client::new();
-    let repo = "bench/referrers";
-    let config = push_blob(&http, url, repo, b"{}".to_vec()).await;
-    let small_subject = image_manifest(&config, None, 1);
-    let big_subject = image_manifest(&config, None, 2);
-    push_manifest(&http, url, repo, "small", &small_subject).await;
-    push_manifest(&http, url, repo, "big", &big_subject).await;
-    let small = (sha256(&small_subject), small_subject.len());
-    let big = (sha256(&big_subject), big_subject.len());
-    let probe = http.get(format!("{url}/v2/{repo}/referrers/{}", small.0)).send().await.ok()?;
-    if !probe.status().is_success() {
-        return None;
-    }
-    for n in 0..10 {
-        let m = image_manifest(&config, Some(&small), n + 10);
-        push_manifest(&http, url, repo, &sha256(&m), &m).await;
-    }
+/// First-page latencies of the referrers listing for subjects with 10, 1,000 and `count` referrers, and how many
+/// descriptors the first page of the biggest one held. None when the registry has no referrers API.
+struct Referrers {
+    ms: [f64; 3],
+    first_page_len: f64,
+}
+
+async fn push_referrers(http: &reqwest::Client, url: &str, config: &str, subject: &(String, usize), count: usize) {
     let mut tasks = Vec::new();
     for c in 0..8 {
-        let (http, url, big, config) = (http.clone(), url.to_owned(), big.clone(), config.clone());
+        let (http, url, subject, config) = (http.clone(), url.to_owned(), subject.clone(), config.to_owned());
         tasks.push(tokio::spawn(async move {
             for n in (c..count).step_by(8) {
-                let m = image_manifest(&config, Some(&big), n + 100);
-                push_manifest(&http, &url, repo, &sha256(&m), &m).await;
+                let m = image_manifest(&config, Some(&subject), n + 100);
+                push_manifest(&http, &url, "bench/referrers", &sha256(&m), &m).await;
             }
         }));
     }
     for t in tasks {
-        t.await.ok()?;
+        t.await.expect("referrer push task");
     }
-    let timed = |subject: String| {
-        let (http, url) = (http.clone(), url.to_owned());
-        async move {
-            let start = Instant::now();
-            for _ in 0..20 {
-                let r = http.get(format!("{url}/v2/{repo}/referrers/{subject}")).send().await.ok()?;
-                let _ = r.bytes().await.ok()?;
-            }
-            Some(start.elapsed().as_secs_f64() / 20.0 * 1000.0)
-        }
-    };
-    let small_ms = timed(small.0.clone()).await?;
-    let big_ms = timed(big.0.clone()).await?;
-    Some((small_ms, big_ms))
 }
 
+async fn referrers_latency(url: &str, count: usize) -> Option<Referrers> {
+    let http = reqwest::Client::new();
+    let repo = "bench/referrers";
+    let config = push_blob(&http, url, repo, b"{}".to_vec()).await;
+    let mut subjects = Vec::new();
+    for (i, n) in [10, count.min(1000), count].into_iter().enumerate() {
+        let body = image_manifest(&config, None, i + 1);
+        push_manifest(&http, url, repo, &format!("subject{i}"), &body).await;
+        subjects.push(((sha256(&body), body.len()), n));
+    }
+    let probe = http.get(format!("{url}/v2/{repo}/referrers/{}", subjects[0].0 .0)).send().await.ok()?;
+    if !probe.status().is_success() {
+        return None;
+    }
+    for (subject, n) in &subjects {
+        push_referrers(&http, url, &config, subject, *n).await;
+    }
+    let mut ms = [0.0; 3];
+    let mut first_page_len = 0.0;
+    for (slot, (subject, _)) in ms.iter_mut().zip(&subjects) {
+        let start = Instant::now();
+        for _ in 0..20 {
+            let r = http.get(format!("{url}/v2/{repo}/referrers/{}", subject.0)).send().await.ok()?;
+            let body = r.bytes().await.ok()?;
+            let index: serde_json::Value = serde_json::from_slice(&body).ok()?;
+            first_page_len = index["manifests"].as_array().map_or(0, Vec::len) as f64;
+        }
+        *slot = start.elapsed().as_secs_f64() / 20.0 * 1000.0;
+    }
+    Some(Referrers { ms, first_page_len })
+}
+
+/// Runs every measurement against one registry with a time limit; what finished before the limit is kept.
 async fn run(kind: &'static str, bin: &PathBuf, args: &Args) -> Results {
     let reg = start(kind, bin);
     let pid = reg.child.id();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut r = Results::new();
     r.insert("rss idle (MiB)", rss_kib(pid) / 1024.0);
+    // Peak RSS over the whole load (transfers, manifest GETs, referrer pushes), sampled every 50 ms.
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss_kib(pid) as u64, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let limit = Duration::from_secs(args.per_registry_secs);
+    if tokio::time::timeout(limit, measure(&reg, args, &mut r)).await.is_err() {
+        eprintln!("nv2-bench: {kind} did not finish within {}s; later rows are n/a", args.per_registry_secs);
+    }
+    sampler.abort();
+    r.insert("rss peak under load (MiB)", peak.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1024.0);
+    r
+}
+
+async fn measure(reg: &Running, args: &Args, r: &mut Results) {
     let blobs = ((64.0 * args.scale).ceil() as usize).max(1);
     let size = 16 * 1024 * 1024;
     let (push1, pull1) = transfer(&reg.url, "bench/one", blobs, size, 1, 1).await;
-    let (push8, pull8) = transfer(&reg.url, "bench/eight", blobs, size, 8, 2).await;
     r.insert("push 1 client (MiB/s)", push1);
     r.insert("pull 1 client (MiB/s)", pull1);
+    let (push8, pull8) = transfer(&reg.url, "bench/eight", blobs, size, 8, 2).await;
     r.insert("push 8 clients (MiB/s)", push8);
     r.insert("pull 8 clients (MiB/s)", pull8);
-    let (rps, p99, peak) = manifest_load(&reg.url, pid, args.seconds).await;
-    r.insert("manifest GET (req/s, 64 conns)", rps);
+    let (rps, p99) = manifest_load(&reg.url, args.seconds).await;
+    r.insert("manifest GET by digest (req/s, 64 conns)", rps);
     r.insert("manifest GET p99 (ms)", p99);
-    r.insert("rss under load (MiB)", peak);
     let count = ((10_000.0 * args.scale).ceil() as usize).max(10);
-    if let Some((small, big)) = referrers_latency(&reg.url, count).await {
-        r.insert("referrers page, 10 refs (ms)", small);
-        r.insert("referrers page, N refs (ms)", big);
+    if let Some(refs) = referrers_latency(&reg.url, count).await {
+        r.insert("referrers first page, 10 refs (ms)", refs.ms[0]);
+        r.insert("referrers first page, 1,000 refs (ms)", refs.ms[1]);
+        r.insert("referrers first page, N refs (ms)", refs.ms[2]);
+        r.insert("referrers first page size, N refs", refs.first_page_len);
     }
-    r
+}
+
+/// Table rows in reading order; a registry without a value for one prints n/a.
+const ROWS: [&str; 13] = [
+    "push 1 client (MiB/s)",
+    "pull 1 client (MiB/s)",
+    "push 8 clients (MiB/s)",
+    "pull 8 clients (MiB/s)",
+    "manifest GET by digest (req/s, 64 conns)",
+    "manifest GET p99 (ms)",
+    "referrers first page, 10 refs (ms)",
+    "referrers first page, 1,000 refs (ms)",
+    "referrers first page, N refs (ms)",
+    "referrers first page size, N refs",
+    "rss idle (MiB)",
+    "rss peak under load (MiB)",
+    "run time (s)",
+];
+
+/// A peer binary: the explicit flag, else the one `.ci/install-peers.sh --bench` installed, else none (n/a).
+fn peer(explicit: &Option<PathBuf>, dir: &std::path::Path, name: &str) -> Option<PathBuf> {
+    explicit.clone().or_else(|| Some(dir.join(name)).filter(|p| p.is_file()))
+}
+
+fn shell(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
 }
 
 #[tokio::main]
 async fn main() {
-    let args = Args::parse();
-    let mut columns: Vec<(&'static str, Results)> = Vec::new();
-    columns.push(("nv2", run("nv2", &args.nv2, &args).await));
-    if let Some(z) = &args.zot {
-        columns.push(("zot", run("zot", z, &args).await));
+    let Cli::Registry(mut args) = Cli::parse();
+    if args.quick {
+        args.scale = args.scale.min(0.25);
+        args.seconds = args.seconds.min(2);
     }
-    if let Some(d) = &args.distribution {
-        columns.push(("distribution", run("distribution", d, &args).await));
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let peers = args.peers_dir.clone().unwrap_or_else(|| home.join(".cache/nv2/peers/bin"));
+    let candidates: [(&'static str, Option<PathBuf>); 3] = [
+        ("nv2", Some(args.nv2.clone())),
+        ("zot", peer(&args.zot, &peers, "zot")),
+        ("distribution", peer(&args.distribution, &peers, "registry")),
+    ];
+    let load_before = shell("uptime", &[]);
+    let mut columns: Vec<(&'static str, Option<Results>)> = Vec::new();
+    for (kind, bin) in candidates {
+        let res = match bin {
+            Some(bin) => {
+                eprintln!("nv2-bench: measuring {kind} ({})", bin.display());
+                let t = Instant::now();
+                let mut r = run(kind, &bin, &args).await;
+                r.insert("run time (s)", t.elapsed().as_secs_f64());
+                Some(r)
+            }
+            None => {
+                eprintln!("nv2-bench: {kind} not installed (run .ci/install-peers.sh --bench); column is n/a");
+                None
+            }
+        };
+        columns.push((kind, res));
     }
-    let rows: Vec<&'static str> = columns[0].1.keys().copied().collect();
-    print!("| metric |");
+    let load_after = shell("uptime", &[]);
+    let count = ((10_000.0 * args.scale).ceil() as usize).max(10);
+    let blobs = ((64.0 * args.scale).ceil() as usize).max(1);
+    let mut t = String::new();
+    t += &format!(
+        "# nv2-bench registry, {}\n\nWorkload: {} × 16 MiB blobs ({} MiB) pushed then pulled with 1 and with 8 clients; \
+         manifest GET by digest with 64 connections for {} s; referrers first page for subjects with 10, 1,000 and N = {} \
+         referrers (mean of 20 sequential GETs); RSS from /proc/<pid>/status VmRSS. Loopback, fresh temp storage per \
+         registry, release builds.\n\nMachine: `{}` (2 cores shared with other agents).\nLoad before: `{}`\n\
+         Load after: `{}`\n\n",
+        shell("date", &["-u", "+%F %T UTC"]),
+        blobs,
+        blobs * 16,
+        args.seconds,
+        count,
+        shell("uname", &["-srm"]),
+        load_before,
+        load_after,
+    );
+    t += "| metric |";
     for (name, _) in &columns {
-        print!(" {name} |");
+        t += &format!(" {name} |");
     }
     for (name, _) in columns.iter().skip(1) {
-        print!(" nv2/{name} |");
+        t += &format!(" nv2/{name} |");
     }
-    println!();
-    println!("|---|{}", "---|".repeat(columns.len() * 2 - 1));
-    for row in rows {
-        print!("| {row} |");
-        let ours = columns[0].1.get(row).copied();
+    t += &format!("\n|---|{}\n", "---:|".repeat(columns.len() * 2 - 1));
+    let ours = columns.first().and_then(|(_, r)| r.clone()).unwrap_or_default();
+    for row in ROWS {
+        t += &format!("| {row} |");
         for (_, res) in &columns {
-            match res.get(row) {
-                Some(v) => print!(" {v:.2} |"),
-                None => print!(" n/a |"),
+            match res.as_ref().and_then(|r| r.get(row)) {
+                Some(v) => t += &format!(" {v:.2} |"),
+                None => t += " n/a |",
             }
         }
         for (_, res) in columns.iter().skip(1) {
-            match (ours, res.get(row)) {
-                (Some(a), Some(b)) if *b > 0.0 => print!(" {:.2}× |", a / b),
-                _ => print!(" n/a |"),
+            match (ours.get(row), res.as_ref().and_then(|r| r.get(row))) {
+                (Some(a), Some(b)) if *b > 0.0 => t += &format!(" {:.2}× |", a / b),
+                _ => t += " n/a |",
             }
         }
-        println!();
+        t += "\n";
     }
-    println!("\n(referrers: N = {} on the big subject)", ((10_000.0 * args.scale).ceil() as usize).max(10));
+    print!("{t}");
+    if args.out.as_deref() != Some(std::path::Path::new("-")) {
+        let out = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/results"))
+                .join(format!("registry-{}.md", shell("date", &["-u", "+%F"])))
+        });
+        let written = out.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&out, &t));
+        match written {
+            Ok(()) => eprintln!("nv2-bench: wrote {}", out.display()),
+            Err(e) => eprintln!("nv2-bench: could not write {}: {e}", out.display()),
+        }
+    }
 }
