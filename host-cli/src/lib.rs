@@ -1,0 +1,19 @@
+//! nv2-cli: the library behind the `nv2` binary, also used by the admission server.
+//!
+//! Everything here is host wiring around `nv2-core`: it moves bytes between content stores (registries, OCI image
+//! layouts, tarballs, memory), reads and writes notation's configuration directory, and hands plain values to the
+//! core's one signing routine and one verification pipeline.
+//!
+//! - [`content`]: the [`content::ContentStore`] trait every store implements, and the in-memory, OCI layout
+//!   directory and OCI layout tar stores.
+//! - [`copy`]: the one graph copier (successors down, referrers up) behind copy, pull, push, export and import.
+//! - [`registry`]: the OCI distribution client (referrers API first, `<alg>-<hex>` tag fallback on read and write).
+//! - [`auth`]: registry credentials (docker `config.json`, credential helpers, `nv2 login`).
+//! - [`config`]: notation's configuration directory: trust stores, trust policies, signing keys.
+//! - [`sign`] and [`verify`]: signing and verifying artifacts in any content store.
+//! - [`cli`]: the command line.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod atomic_file;
+pub mod content;
