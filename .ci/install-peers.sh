@@ -7,10 +7,12 @@
 #   oras         ORAS CLI v1.3.3, used by host-registry's client interop test.
 #   notation     Notation CLI v1.3.2, used by host-registry's sign/verify interop test.
 #   regctl       regclient CLI v0.11.5 (`artifact tree`), used by host-registry's client interop test.
+#   registry     CNCF distribution registry v3.1.1: the registry without the referrers API (tag-schema fallback
+#                tests of nv2's client and `nv2 copy -r`), and the registry benchmark's anchor.
 #   skopeo       Debian package, used by host-registry's image copy test (the only peer not under $PEERS).
-# Only with `--bench` or NV2_BENCH_PEERS=1 (the registry benchmark, bench/; the normal CI run does not pay for them):
-#   zot          zot registry v2.1.20 (minimal build), performance anchor with referrers.
-#   registry     CNCF distribution registry v3.1.1, performance anchor without the referrers API.
+# Only with `--bench` or NV2_BENCH_PEERS=1 (the registry benchmark, bench/; the normal CI run does not pay for it):
+#   zot          zot registry v2.1.20 (minimal build), performance anchor with referrers. The Go module proxy reachable
+#                here refuses every zotregistry.dev/zot/v2 version, so the bench reports it as not measured.
 set -euo pipefail
 
 # The Go toolchain lives in /usr/local/go on these machines; CI's PATH may not include it.
@@ -130,6 +132,12 @@ install_conformance
 install_go_tool oras oras.land/oras/cmd/oras v1.3.3
 install_notation
 install_go_tool regctl github.com/regclient/regclient/cmd/regctl v0.11.5
+install_bench_peer registry github.com/distribution/distribution/v3 \
+  github.com/distribution/distribution/v3/cmd/registry v3.1.1
+if [[ ! -x "$GOBIN/registry" && "${CI:-}" == "true" ]]; then
+  echo "install-peers: the distribution registry is required in CI" >&2
+  exit 1
+fi
 
 if ! command -v skopeo > /dev/null; then
   if [[ $(id -u) -eq 0 ]]; then

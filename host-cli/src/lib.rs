@@ -17,3 +17,6 @@
 
 pub mod atomic_file;
 pub mod content;
+pub mod clock;
+pub mod sign;
+pub mod verify;
