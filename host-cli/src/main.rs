@@ -1,5 +1,5 @@
-//! The `nv2` binary: see `nv2 --help`.
+//! The `nv2` binary (also installed as the docker CLI plugin `docker-nv2`): see `nv2 --help`.
 
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    nv2_cli::cli::main(std::env::args_os().collect())
 }

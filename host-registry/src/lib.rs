@@ -60,23 +60,32 @@ pub async fn collect_garbage(settings: Settings, dry_run: bool) -> Result<regist
     Ok(registry.gc(options).await?)
 }
 
-/// Runs a registry with `settings` until `shutdown` resolves.
+/// Runs a registry with `settings` until `shutdown` resolves, listening on `settings.listen`.
 pub async fn run(settings: Settings, shutdown: impl std::future::Future<Output = ()>) -> Result<(), RunError> {
+    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+    let scheme = if settings.tls_cert.is_some() { "https" } else { "http" };
+    let local = listener.local_addr()?;
+    // Machine-readable readiness line (tests and scripts wait for it).
+    println!("nv2-registry listening on {scheme}://{local}");
+    run_on(settings, listener, shutdown).await
+}
+
+/// Runs a registry with `settings` on an already bound `listener` until `shutdown` resolves: how `nv2 demo` embeds
+/// registries on free ports it picked itself, in-process.
+pub async fn run_on(
+    settings: Settings,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), RunError> {
     let auth = auth::Auth::from_settings(&settings)?;
     let tls = match (&settings.tls_cert, &settings.tls_key) {
         (Some(cert), Some(key)) => Some(http::tls::acceptor(cert, key)?),
         _ => None,
     };
-    let scheme = if tls.is_some() { "https" } else { "http" };
     let storage = Arc::new(FilesystemStorage::open(&settings.data_dir).await?);
-    let listen = settings.listen;
     let registry = registry::Registry::open(storage, settings).await?;
     let app = Arc::new(http::App::new(registry, auth));
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    let local = listener.local_addr()?;
-    tracing::info!(address = %local, "nv2-registry listening");
-    // Machine-readable readiness line (tests and scripts wait for it).
-    println!("nv2-registry listening on {scheme}://{local}");
+    tracing::info!(address = %listener.local_addr()?, "nv2-registry listening");
 
     let expiry_app = app.clone();
     let expiry = tokio::spawn(async move {

@@ -7,6 +7,8 @@
 //! successors come from parsing a manifest (`nv2_core::oci::ParsedManifest::references`), predecessors from
 //! [`ContentStore::referrers`].
 
+pub mod registry_storage;
+
 use std::pin::Pin;
 
 use async_trait::async_trait;
