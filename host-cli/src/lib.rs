@@ -16,4 +16,5 @@
 #![deny(missing_docs)]
 
 pub mod atomic_file;
+pub mod config;
 pub mod content;
