@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod atomic_file;
+pub mod cli;
 pub mod config;
 pub mod content;
 pub mod clock;

@@ -17,6 +17,9 @@ pub enum CliError {
         /// The full verdict.
         details: serde_json::Value,
     },
+    /// The configuration directory (keys, trust stores, policies, config.json) is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// A content store (registry, layout, tarball) failed.
     #[error(transparent)]
     Content(#[from] crate::content::ContentError),
@@ -49,6 +52,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => "usage",
             CliError::Refused { .. } => "verification_refused",
+            CliError::Config(_) => "config",
             CliError::Content(_) => "content",
             CliError::Sign(_) => "sign",
             CliError::Verify(_) => "verify",

@@ -1,0 +1,103 @@
+//! The `nv2` command line: parsing ([`args`]), the shared [`context`], one module per command group
+//! ([`commands`]), and output ([`output`]: text for a person, one JSON document with `--output json`).
+
+pub mod args;
+pub mod certificate_view;
+pub mod commands;
+pub mod context;
+pub mod docker_plugin;
+pub mod error;
+pub mod flag_values;
+pub mod output;
+pub mod progress;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use args::{Cli, Command, OutputFormat};
+use context::Context;
+use docker_plugin::Invocation;
+use error::CliError;
+use output::Report;
+
+/// Runs the CLI for `args` (argv, program name first) and returns the exit code.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let args = match docker_plugin::classify(args) {
+        Invocation::Direct(args) | Invocation::Plugin(args) => args,
+        Invocation::Metadata => {
+            println!("{}", docker_plugin::metadata());
+            return ExitCode::SUCCESS;
+        }
+        Invocation::PassThrough(args) => {
+            return match docker_plugin::pass_through(&args) {
+                Ok(status) => ExitCode::from(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)),
+                Err(message) => {
+                    eprintln!("nv2: {message}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    };
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    init_logging(cli.global.debug);
+    let format = cli.global.output;
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            output::print_error(format, "runtime", &format!("cannot start the async runtime: {e}"), None);
+            return ExitCode::FAILURE;
+        }
+    };
+    let ctx = Context::new(cli.global.clone());
+    match runtime.block_on(run(&ctx, cli.command)) {
+        Ok(report) => {
+            report.print(format);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            output::print_error(format, e.kind(), &e.to_string(), e.details());
+            e.exit_code()
+        }
+    }
+}
+
+fn init_logging(debug: bool) {
+    let filter = if debug { "nv2_cli=debug,nv2_core=debug,info" } else { "warn" };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("NV2_LOG").unwrap_or_else(|_| filter.into()))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
+
+/// Runs one parsed command.
+pub async fn run(ctx: &Context, command: Command) -> Result<Report, CliError> {
+    match command {
+        Command::Key(command) => commands::key::run(ctx, command),
+        Command::Cert(command) => commands::cert::run(ctx, command),
+        Command::Policy(command) => commands::policy::run(ctx, command),
+        Command::Completion { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "nv2", &mut out);
+            Ok(Report::raw(out, serde_json::json!({ "shell": shell.to_string() })))
+        }
+        Command::Version => Ok(Report::new(
+            vec![format!("nv2 {}", env!("CARGO_PKG_VERSION"))],
+            serde_json::json!({ "version": env!("CARGO_PKG_VERSION") }),
+        )),
+        other => Err(CliError::Failed(format!("{other:?}: not wired yet"))),
+    }
+}
+
+/// Whether `format` is JSON (for modules that only see the format).
+pub fn is_json(format: OutputFormat) -> bool {
+    format == OutputFormat::Json
+}
