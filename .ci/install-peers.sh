@@ -9,6 +9,8 @@
 #   regctl       regclient CLI v0.11.5 (`artifact tree`), used by host-registry's client interop test.
 #   registry     CNCF distribution registry v3.1.1: the registry without the referrers API (tag-schema fallback
 #                tests of nv2's client and `nv2 copy -r`), and the registry benchmark's anchor.
+#   opa          Open Policy Agent v1.19.0: `opa test` on the Gatekeeper template's Rego (deploy/gatekeeper).
+#   gator        Gatekeeper's offline CLI v3.23.0: `gator verify` on the template, constraint and test objects.
 #   skopeo       Debian package, used by host-registry's image copy test (the only peer not under $PEERS).
 # Only with `--bench` or NV2_BENCH_PEERS=1 (the registry benchmark, bench/; the normal CI run does not pay for it):
 #   zot          zot registry v2.1.20 (minimal build), performance anchor with referrers. The Go module proxy reachable
@@ -132,6 +134,8 @@ install_conformance
 install_go_tool oras oras.land/oras/cmd/oras v1.3.3
 install_notation
 install_go_tool regctl github.com/regclient/regclient/cmd/regctl v0.11.5
+install_go_tool opa github.com/open-policy-agent/opa v1.19.0
+install_go_tool gator github.com/open-policy-agent/gatekeeper/v3/cmd/gator v3.23.0
 install_bench_peer registry github.com/distribution/distribution/v3 \
   github.com/distribution/distribution/v3/cmd/registry v3.1.1
 if [[ ! -x "$GOBIN/registry" && "${CI:-}" == "true" ]]; then
