@@ -17,3 +17,4 @@
 
 pub mod atomic_file;
 pub mod content;
+pub mod copy;
