@@ -17,8 +17,9 @@
 
 pub mod atomic_file;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod content;
-pub mod clock;
+pub mod copy;
 pub mod sign;
 pub mod verify;

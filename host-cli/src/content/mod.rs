@@ -7,7 +7,16 @@
 //! successors come from parsing a manifest (`nv2_core::oci::ParsedManifest::references`), predecessors from
 //! [`ContentStore::referrers`].
 
+pub mod layout;
+pub mod layout_tar;
+pub mod memory;
+mod referrers_index;
 pub mod registry_storage;
+
+pub use layout::OciLayout;
+pub use layout_tar::{OciLayoutTar, TarOptions};
+pub use memory::MemoryStore;
+pub use registry_storage::RegistryStorage;
 
 use std::pin::Pin;
 
@@ -135,11 +144,7 @@ pub trait ContentStore: Send + Sync {
 
 /// Reads all of `descriptor`'s content from `store` into memory, refusing more than `limit` bytes and bytes whose
 /// digest or size differ from the descriptor. For manifests and envelopes, which are small and bounded.
-pub async fn fetch_all(
-    store: &dyn ContentStore,
-    descriptor: &Descriptor,
-    limit: u64,
-) -> Result<Vec<u8>, ContentError> {
+pub async fn fetch_all(store: &dyn ContentStore, descriptor: &Descriptor, limit: u64) -> Result<Vec<u8>, ContentError> {
     if descriptor.size > limit {
         return Err(ContentError::TooLarge { what: descriptor.digest.to_string(), size: descriptor.size, limit });
     }
