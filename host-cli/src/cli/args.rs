@@ -401,8 +401,12 @@ pub struct ImportArgs {
     /// Where to import to: `registry/repository[:tag]` (default tag: the one recorded in the tarball).
     pub target: String,
     /// The target is an OCI layout directory.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "registry_data")]
     pub to_oci_layout: bool,
+    /// Write straight into the data directory of a stopped nv2-registry (how content reaches a read-only,
+    /// air-gapped registry); the target is then `repository[:tag]`.
+    #[arg(long, value_name = "DIR")]
+    pub registry_data: Option<PathBuf>,
 }
 
 /// Key types `nv2` generates.

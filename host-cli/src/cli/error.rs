@@ -23,6 +23,9 @@ pub enum CliError {
     /// A content store (registry, layout, tarball) failed.
     #[error(transparent)]
     Content(#[from] crate::content::ContentError),
+    /// A graph copy failed (names the node and the store).
+    #[error(transparent)]
+    Copy(#[from] crate::copy::CopyError),
     /// Signing failed.
     #[error(transparent)]
     Sign(#[from] crate::sign::SignError),
@@ -54,6 +57,7 @@ impl CliError {
             CliError::Refused { .. } => "verification_refused",
             CliError::Config(_) => "config",
             CliError::Content(_) => "content",
+            CliError::Copy(_) => "copy",
             CliError::Sign(_) => "sign",
             CliError::Verify(_) => "verify",
             CliError::Oci(_) => "reference",

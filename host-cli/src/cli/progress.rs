@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nv2_core::oci::Descriptor;
@@ -30,11 +30,11 @@ impl Bars {
 }
 
 /// The progress display for this run: bars for a person at a terminal, nothing otherwise.
-pub fn for_terminal(json_output: bool) -> Box<dyn Progress> {
+pub fn for_terminal(json_output: bool) -> Arc<dyn Progress> {
     if json_output || !std::io::stderr().is_terminal() {
-        Box::new(NoProgress)
+        Arc::new(NoProgress)
     } else {
-        Box::new(Bars::new())
+        Arc::new(Bars::new())
     }
 }
 

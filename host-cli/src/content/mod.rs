@@ -8,6 +8,7 @@
 //! [`ContentStore::referrers`].
 
 pub mod layout;
+pub mod local_file;
 pub mod layout_tar;
 pub mod memory;
 mod referrers_index;
