@@ -16,4 +16,6 @@
 #![deny(missing_docs)]
 
 pub mod atomic_file;
+pub mod auth;
 pub mod content;
+pub mod registry;
