@@ -16,10 +16,12 @@
 #![deny(missing_docs)]
 
 pub mod atomic_file;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod content;
 pub mod copy;
+pub mod registry;
 pub mod sign;
 pub mod verify;
