@@ -9,6 +9,7 @@ use crate::crypto::SigningKey;
 use crate::envelope::{self, EnvelopeFormat, Payload, SignRequest, TargetArtifact};
 use crate::oci::{media_types, Descriptor, Digest, ImageManifest};
 use crate::time::Timestamp;
+use crate::verify::BlobDigests;
 use crate::x509::{self, Certificate, ChainPurpose};
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -86,7 +87,7 @@ pub fn sign_artifact(
     chain: &[Certificate],
     options: &SignOptions,
 ) -> Result<SignedArtifact, SignError> {
-    let envelope = sign_payload(target, key, chain, options)?;
+    let envelope = sign_payload(&target.media_type, target.digest.to_string(), target.size, key, chain, options)?;
     let envelope_descriptor =
         Descriptor::new(options.format.media_type(), Digest::sha256(&envelope), envelope.len() as u64);
     let thumbprints: Vec<String> = chain.iter().map(|c| format!("\"{}\"", c.sha256_fingerprint_hex())).collect();
@@ -107,15 +108,20 @@ pub fn sign_artifact(
     })
 }
 
-/// Signs a blob described by `target` (media type, digest with the key's hash, size) as a detached envelope
-/// (`<file>.jws.sig` / `<file>.cose.sig`).
+/// Signs a blob as a detached envelope (`<file>.jws.sig` / `<file>.cose.sig`). The payload names the blob's digest
+/// with the hash of the key's signature algorithm (SHA-384 for P-384, as notation requires), taken from `digests`,
+/// which the host computed in one streaming pass ([`crate::verify::BlobDigester`]).
 pub fn sign_blob(
-    target: &Descriptor,
+    digests: &BlobDigests,
+    size: u64,
+    media_type: &str,
     key: &SigningKey,
     chain: &[Certificate],
     options: &SignOptions,
 ) -> Result<Vec<u8>, SignError> {
-    sign_payload(target, key, chain, options)
+    let hash = key.algorithm().hash();
+    let digest = format!("{}:{}", hash.name(), crate::verify::hex_string(digests.get(hash)));
+    sign_payload(media_type, digest, size, key, chain, options)
 }
 
 fn subject_of(target: &Descriptor) -> Descriptor {
@@ -123,7 +129,9 @@ fn subject_of(target: &Descriptor) -> Descriptor {
 }
 
 fn sign_payload(
-    target: &Descriptor,
+    media_type: &str,
+    digest: String,
+    size: u64,
     key: &SigningKey,
     chain: &[Certificate],
     options: &SignOptions,
@@ -140,9 +148,9 @@ fn sign_payload(
     }
     let payload = Payload {
         target_artifact: TargetArtifact {
-            media_type: target.media_type.clone(),
-            digest: target.digest.to_string(),
-            size: target.size,
+            media_type: String::from(media_type),
+            digest,
+            size,
             annotations: options.user_metadata.clone(),
         },
     };

@@ -2,7 +2,7 @@
 //! progress display, and (once asked for) registry clients and opened content stores.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use nv2_core::crypto::KeyKind;
 use nv2_core::oci::{Descriptor, Reference};
@@ -10,21 +10,83 @@ use nv2_core::x509::TrustStoreKind;
 
 use super::args::{GlobalOptions, KeyType, OutputFormat, StoreType, TargetArgs};
 use super::error::CliError;
+use crate::auth::{Credential, CredentialStore};
 use crate::config::ConfigDir;
 use crate::content::{ContentStore, OciLayout, Progress};
+use crate::registry::{ClientOptions, CredentialSource, ReferrersMode, RegistryClient, Repository};
 
 /// The state shared by the commands of one run.
 pub struct Context {
     /// Options every command understands.
     pub global: GlobalOptions,
     config: ConfigDir,
+    client: OnceLock<RegistryClient>,
 }
 
 impl Context {
     /// A context for `global`.
     pub fn new(global: GlobalOptions) -> Self {
         let config = ConfigDir::locate(global.config.as_deref());
-        Context { global, config }
+        Context { global, config, client: OnceLock::new() }
+    }
+
+    /// Where registry credentials are kept: `--registry-config`, else the docker config.
+    pub fn credential_store(&self) -> Result<CredentialStore, CliError> {
+        match &self.global.registry_config {
+            Some(path) => Ok(CredentialStore::at(path.clone())),
+            None => CredentialStore::default_location().map_err(|e| CliError::Failed(e.to_string())),
+        }
+    }
+
+    /// The registry client of this run (built once: it caches tokens and referrers capabilities).
+    pub fn client(&self) -> Result<&RegistryClient, CliError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let credentials = match (&self.global.username, &self.global.password) {
+            (Some(username), Some(password)) => {
+                CredentialSource::Fixed(Credential::Basic { username: username.clone(), password: password.clone() })
+            }
+            (None, Some(token)) => CredentialSource::Fixed(Credential::IdentityToken(token.clone())),
+            (Some(_), None) => return Err(CliError::Usage("--username needs --password (or NV2_PASSWORD)".into())),
+            (None, None) => match self.credential_store() {
+                Ok(store) => CredentialSource::Store(store),
+                Err(_) => CredentialSource::Anonymous,
+            },
+        };
+        let settings = self.config.settings().unwrap_or_default();
+        let options = ClientOptions {
+            plain_http: self.global.plain_http,
+            plain_http_hosts: settings.insecure_registries.clone(),
+            ca_file: self.global.ca_file.clone(),
+            credentials,
+            ..ClientOptions::default()
+        };
+        let client = RegistryClient::new(options).map_err(|e| CliError::Failed(e.to_string()))?;
+        Ok(self.client.get_or_init(|| client))
+    }
+
+    /// The repository `reference` names.
+    pub fn repository(&self, reference: &Reference) -> Result<Repository, CliError> {
+        Ok(self.client()?.repository(reference))
+    }
+
+    /// Warnings the registry client collected (superseded referrers indexes it could not delete, ...).
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.client.get().map(RegistryClient::take_warnings).unwrap_or_default()
+    }
+
+    /// Opens `target` forcing the `<alg>-<hex>` tag index for referrers (`--force-referrers-tag`).
+    pub async fn open_tag_schema(&self, target: &TargetArgs) -> Result<Opened, CliError> {
+        match parse_location(&target.reference, target.oci_layout)? {
+            Location::Registry(reference) => {
+                let store = self.repository(&reference)?.with_referrers_mode(ReferrersMode::TagSchema);
+                let mut opened = self.open_location(Location::Registry(reference), false).await?;
+                opened.store = Box::new(store);
+                Ok(opened)
+            }
+            layout => self.open_location(layout, false).await,
+        }
     }
 
     /// The configuration directory (`--config`, `$NV2_CONFIG`, `$NOTATION_CONFIG`, XDG).
@@ -61,18 +123,13 @@ impl Context {
                 })
             }
             Location::Registry(reference) => {
-                let store = self.repository(&reference)?;
+                let store = Box::new(self.repository(&reference)?);
                 let tag_or_digest = match (&reference.digest, &reference.tag) {
                     (Some(d), _) => Some(d.to_string()),
                     (None, Some(t)) => Some(t.clone()),
                     (None, None) => None,
                 };
-                Ok(Opened {
-                    store,
-                    reference: tag_or_digest,
-                    scope: reference.scope(),
-                    display: reference.scope(),
-                })
+                Ok(Opened { store, reference: tag_or_digest, scope: reference.scope(), display: reference.scope() })
             }
         }
     }

@@ -13,8 +13,7 @@ pub const PLUGIN_NAME: &str = "nv2";
 /// The first argument of the metadata query.
 pub const METADATA_COMMAND: &str = "docker-cli-plugin-metadata";
 /// The subcommands `docker nv2` runs itself; anything else is passed through to `docker`.
-pub const PLUGIN_COMMANDS: [&str; 9] =
-    ["build", "sign", "push", "pull", "verify", "inspect", "list", "ls", "help"];
+pub const PLUGIN_COMMANDS: [&str; 9] = ["build", "sign", "push", "pull", "verify", "inspect", "list", "ls", "help"];
 
 /// How the process was invoked.
 #[derive(Debug, PartialEq, Eq)]
@@ -74,10 +73,7 @@ pub fn metadata() -> serde_json::Value {
 pub fn pass_through(args: &[OsString]) -> Result<std::process::ExitStatus, String> {
     let docker = find_on_path("docker")
         .ok_or_else(|| "docker nv2: unknown command and the docker CLI is not installed to pass it to".to_string())?;
-    std::process::Command::new(&docker)
-        .args(args)
-        .status()
-        .map_err(|e| format!("cannot run {}: {e}", docker.display()))
+    std::process::Command::new(&docker).args(args).status().map_err(|e| format!("cannot run {}: {e}", docker.display()))
 }
 
 /// The first executable called `name` on PATH.
@@ -133,7 +129,10 @@ mod tests {
 
     #[test]
     fn invocations_are_classified_as_the_docker_cli_makes_them() {
-        assert_eq!(classify(args(&["/usr/bin/nv2", "sign", "x"])), Invocation::Direct(args(&["/usr/bin/nv2", "sign", "x"])));
+        assert_eq!(
+            classify(args(&["/usr/bin/nv2", "sign", "x"])),
+            Invocation::Direct(args(&["/usr/bin/nv2", "sign", "x"]))
+        );
         assert_eq!(classify(args(&["/home/u/.docker/cli-plugins/docker-nv2", METADATA_COMMAND])), Invocation::Metadata);
         assert_eq!(
             classify(args(&["docker-nv2", "nv2", "verify", "r/x:1"])),

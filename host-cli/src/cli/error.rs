@@ -29,6 +29,9 @@ pub enum CliError {
     /// Signing failed.
     #[error(transparent)]
     Sign(#[from] crate::sign::SignError),
+    /// The core refused to sign (invalid chain at the signing time, key and certificate mismatch, bad expiry).
+    #[error(transparent)]
+    CoreSign(#[from] nv2_core::sign::SignError),
     /// Verification could not be attempted.
     #[error(transparent)]
     Verify(#[from] crate::verify::VerifyError),
@@ -58,7 +61,7 @@ impl CliError {
             CliError::Config(_) => "config",
             CliError::Content(_) => "content",
             CliError::Copy(_) => "copy",
-            CliError::Sign(_) => "sign",
+            CliError::Sign(_) | CliError::CoreSign(_) => "sign",
             CliError::Verify(_) => "verify",
             CliError::Oci(_) => "reference",
             CliError::Io { .. } => "io",

@@ -8,8 +8,7 @@ use std::path::PathBuf;
 pub fn key_values(flag: &str, values: &[String]) -> Result<BTreeMap<String, String>, String> {
     let mut map = BTreeMap::new();
     for value in values {
-        let (key, val) =
-            value.split_once('=').ok_or_else(|| format!("{flag} {value:?}: expected key=value"))?;
+        let (key, val) = value.split_once('=').ok_or_else(|| format!("{flag} {value:?}: expected key=value"))?;
         if key.is_empty() {
             return Err(format!("{flag} {value:?}: the key is empty"));
         }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod flag_values;
 pub mod output;
 pub mod progress;
+pub mod verdict_view;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -58,7 +59,8 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     };
     let ctx = Context::new(cli.global.clone());
     match runtime.block_on(run(&ctx, cli.command)) {
-        Ok(report) => {
+        Ok(mut report) => {
+            report.warnings.extend(ctx.take_warnings());
             report.print(format);
             ExitCode::SUCCESS
         }
@@ -81,6 +83,27 @@ fn init_logging(debug: bool) {
 /// Runs one parsed command.
 pub async fn run(ctx: &Context, command: Command) -> Result<Report, CliError> {
     match command {
+        Command::Login(args) => commands::registry_access::run_login(ctx, args).await,
+        Command::Logout { server } => commands::registry_access::run_logout(ctx, &server),
+        Command::Push(args) => commands::artifact::run_push(ctx, args).await,
+        Command::Pull(args) => commands::artifact::run_pull(ctx, args).await,
+        Command::Attach(args) => commands::artifact::run_attach(ctx, args).await,
+        Command::Discover(args) => commands::discover::run(ctx, args).await,
+        Command::Copy(args) => commands::copy::run_copy(ctx, args).await,
+        Command::Tag(args) => commands::manifest::run_tag(ctx, args).await,
+        Command::Resolve(args) => commands::manifest::run_resolve(ctx, args).await,
+        Command::Manifest(command) => commands::manifest::run(ctx, command).await,
+        Command::Blob(command) => commands::blob::run(ctx, command).await,
+        Command::Repo(command) => commands::registry_access::run_repo(ctx, command).await,
+        Command::Export(args) => commands::copy::run_export(ctx, args).await,
+        Command::Import(args) => commands::copy::run_import(ctx, args).await,
+        Command::Sign(args) => commands::signature::run_sign(ctx, args).await,
+        Command::Verify(args) => commands::signature::run_verify(ctx, args).await,
+        Command::List(args) => commands::signature::run_list(ctx, args).await,
+        Command::Inspect(args) => commands::signature::run_inspect(ctx, args).await,
+        Command::Signature(args::SignatureCommand::Delete { target, signature, all, yes }) => {
+            commands::signature::run_signature_delete(ctx, &target, signature, all, yes).await
+        }
         Command::Key(command) => commands::key::run(ctx, command),
         Command::Cert(command) => commands::cert::run(ctx, command),
         Command::Policy(command) => commands::policy::run(ctx, command),
@@ -93,7 +116,6 @@ pub async fn run(ctx: &Context, command: Command) -> Result<Report, CliError> {
             vec![format!("nv2 {}", env!("CARGO_PKG_VERSION"))],
             serde_json::json!({ "version": env!("CARGO_PKG_VERSION") }),
         )),
-        other => Err(CliError::Failed(format!("{other:?}: not wired yet"))),
     }
 }
 

@@ -40,7 +40,7 @@ pub fn for_terminal(json_output: bool) -> Arc<dyn Progress> {
 
 fn short(descriptor: &Descriptor) -> String {
     let hex = descriptor.digest.hex();
-    format!("{}", &hex[..hex.len().min(12)])
+    hex.get(..12).unwrap_or(hex).to_string()
 }
 
 impl Progress for Bars {

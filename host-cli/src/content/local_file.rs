@@ -39,7 +39,8 @@ pub async fn stream(path: &Path) -> Result<ByteStream, ContentError> {
     let file = tokio::fs::File::open(path).await.map_err(|e| io_error(path, e))?;
     let shown = path.to_path_buf();
     Ok(Box::pin(
-        ReaderStream::with_capacity(file, CHUNK).map_err(move |e| ContentError::Io { path: shown.display().to_string(), source: e }),
+        ReaderStream::with_capacity(file, CHUNK)
+            .map_err(move |e| ContentError::Io { path: shown.display().to_string(), source: e }),
     ))
 }
 
@@ -51,7 +52,8 @@ pub async fn write_verified(mut content: ByteStream, descriptor: &Descriptor, pa
         _ => std::path::PathBuf::from("."),
     };
     tokio::fs::create_dir_all(&dir).await.map_err(|e| io_error(&dir, e))?;
-    let temp = tempfile::Builder::new().prefix(".nv2-").suffix(".part").tempfile_in(&dir).map_err(|e| io_error(&dir, e))?;
+    let temp =
+        tempfile::Builder::new().prefix(".nv2-").suffix(".part").tempfile_in(&dir).map_err(|e| io_error(&dir, e))?;
     let (std_file, temp_path) = temp.into_parts();
     let mut file = tokio::fs::File::from_std(std_file);
     let mut digester = Digester::new(descriptor.digest.algorithm());

@@ -8,8 +8,8 @@
 //! [`ContentStore::referrers`].
 
 pub mod layout;
-pub mod local_file;
 pub mod layout_tar;
+pub mod local_file;
 pub mod memory;
 mod referrers_index;
 pub mod registry_storage;

@@ -57,7 +57,9 @@ impl RegistryStorage {
             RegistryError::Unsupported(reason) => {
                 ContentError::Refused { store: self.name(), operation: what.to_string(), reason: reason.to_string() }
             }
-            other => ContentError::Refused { store: self.name(), operation: what.to_string(), reason: other.to_string() },
+            other => {
+                ContentError::Refused { store: self.name(), operation: what.to_string(), reason: other.to_string() }
+            }
         }
     }
 }
@@ -74,11 +76,8 @@ impl ContentStore for RegistryStorage {
             operation: format!("resolve {reference}"),
             reason: e.to_string(),
         })?;
-        let found = self
-            .registry
-            .manifest_get(&self.repository, &parsed, false)
-            .await
-            .map_err(|e| self.error(reference, e))?;
+        let found =
+            self.registry.manifest_get(&self.repository, &parsed, false).await.map_err(|e| self.error(reference, e))?;
         Ok(Descriptor::new(&found.media_type, found.digest, found.size))
     }
 
@@ -100,12 +99,18 @@ impl ContentStore for RegistryStorage {
         let what = descriptor.digest.to_string();
         if descriptor.is_manifest() {
             let reference = RegistryReference::Digest(descriptor.digest.clone());
-            let found =
-                self.registry.manifest_get(&self.repository, &reference, true).await.map_err(|e| self.error(&what, e))?;
+            let found = self
+                .registry
+                .manifest_get(&self.repository, &reference, true)
+                .await
+                .map_err(|e| self.error(&what, e))?;
             return Ok(super::stream_of(found.bytes.unwrap_or_default()));
         }
-        let reader =
-            self.registry.blob_open(&self.repository, &descriptor.digest, None).await.map_err(|e| self.error(&what, e))?;
+        let reader = self
+            .registry
+            .blob_open(&self.repository, &descriptor.digest, None)
+            .await
+            .map_err(|e| self.error(&what, e))?;
         let store = self.name();
         Ok(Box::pin(reader.stream.map(move |chunk| {
             chunk.map_err(|e| ContentError::Unreachable { store: store.clone(), reason: e.to_string() })
@@ -123,9 +128,7 @@ impl ContentStore for RegistryStorage {
                 .map_err(|e| self.error(&what, e))?;
             return Ok(());
         }
-        let body = Box::pin(content.map(|chunk| {
-            chunk.map_err(|e| RegistryError::BlobUploadInvalid(e.to_string()))
-        }));
+        let body = Box::pin(content.map(|chunk| chunk.map_err(|e| RegistryError::BlobUploadInvalid(e.to_string()))));
         self.registry
             .blob_put_whole(&self.repository, &descriptor.digest, Some(descriptor.size), body)
             .await

@@ -92,12 +92,12 @@ pub async fn find_signatures(
 
 async fn fetch_signature(store: &dyn ContentStore, descriptor: Descriptor) -> Result<FoundSignature, ContentError> {
     let manifest = fetch_all(store, &descriptor, MAX_MANIFEST_BYTES as u64).await?;
-    let layer = ParsedManifest::parse(Some(&descriptor.media_type), &manifest)
-        .ok()
-        .and_then(|parsed| match parsed.as_image_manifest() {
+    let layer = ParsedManifest::parse(Some(&descriptor.media_type), &manifest).ok().and_then(|parsed| {
+        match parsed.as_image_manifest() {
             Some(m) if m.layers.len() == 1 => m.layers.first().cloned(),
             _ => None,
-        });
+        }
+    });
     let (envelope, format) = match layer {
         Some(layer) => {
             let format = EnvelopeFormat::from_media_type(&layer.media_type);
@@ -125,8 +125,11 @@ pub async fn verify_artifact(
 ) -> Result<ArtifactVerification, VerifyError> {
     let statement = policy.statement_for(scope)?;
     let rules = &statement.rules;
-    let core_target =
-        Target::Manifest { media_type: target.media_type.clone(), digest: target.digest.to_string(), size: target.size };
+    let core_target = Target::Manifest {
+        media_type: target.media_type.clone(),
+        digest: target.digest.to_string(),
+        size: target.size,
+    };
     let options = VerifyOptions {
         now: settings.now,
         user_metadata: settings.user_metadata.clone(),

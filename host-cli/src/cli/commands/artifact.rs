@@ -14,7 +14,7 @@ use crate::cli::context::{Context, Opened};
 use crate::cli::error::CliError;
 use crate::cli::flag_values::{file_with_media_type, key_values};
 use crate::cli::output::Report;
-use crate::content::{fetch_all, local_file, stream_of, ContentStore, TransferOutcome};
+use crate::content::{fetch_all, local_file, stream_of, TransferOutcome};
 
 /// The annotation naming a file inside an artifact.
 pub const TITLE_ANNOTATION: &str = "org.opencontainers.image.title";
@@ -23,11 +23,13 @@ pub const UNKNOWN_ARTIFACT_TYPE: &str = "application/vnd.unknown.artifact.v1";
 
 /// `nv2 push <ref> <files...>`.
 pub async fn run_push(ctx: &Context, args: PushArgs) -> Result<Report, CliError> {
-    let target = ctx.open_location(crate::cli::context::parse_location(&args.target.reference, args.target.oci_layout)?, true).await?;
+    let target = ctx
+        .open_location(crate::cli::context::parse_location(&args.target.reference, args.target.oci_layout)?, true)
+        .await?;
     if target.is_digest() {
         return Err(CliError::Usage("push to a repository or a tag; the digest is computed from the files".into()));
     }
-    let annotations = key_values("--annotation", &args.annotations)?;
+    let annotations = key_values("--annotation", &args.annotations).map_err(CliError::Usage)?;
     let (descriptor, _) = push_files(
         ctx,
         &target,
@@ -45,7 +47,10 @@ pub async fn run_push(ctx: &Context, args: PushArgs) -> Result<Report, CliError>
         lines.push(format!("tagged {}:{tag}", target.display));
     }
     lines.push(format!("digest: {}", descriptor.digest));
-    Ok(Report::new(lines, json!({"reference": target.pinned(&descriptor), "descriptor": descriptor, "tag": target.tag()})))
+    Ok(Report::new(
+        lines,
+        json!({"reference": target.pinned(&descriptor), "descriptor": descriptor, "tag": target.tag()}),
+    ))
 }
 
 /// `nv2 attach --artifact-type T <subject> <files...>`.
@@ -59,19 +64,11 @@ pub async fn run_attach(ctx: &Context, args: AttachArgs) -> Result<Report, CliEr
             args.subject.reference, subject.digest
         ));
     }
-    let annotations = key_values("--annotation", &args.annotations)?;
+    let annotations = key_values("--annotation", &args.annotations).map_err(CliError::Usage)?;
     let link = Descriptor::new(&subject.media_type, subject.digest.clone(), subject.size);
-    let (descriptor, _) = push_files(
-        ctx,
-        &subject_store,
-        &args.files,
-        Some(&args.artifact_type),
-        None,
-        &annotations,
-        Some(link),
-        4,
-    )
-    .await?;
+    let (descriptor, _) =
+        push_files(ctx, &subject_store, &args.files, Some(&args.artifact_type), None, &annotations, Some(link), 4)
+            .await?;
     report.lines = vec![
         format!("attached {} to {}", descriptor.digest, subject_store.pinned(&subject)),
         format!("digest: {}", descriptor.digest),
@@ -160,7 +157,8 @@ pub async fn run_pull(ctx: &Context, args: PullArgs) -> Result<Report, CliError>
     let mut descriptor = source.resolve().await?;
     let mut report = Report::default();
     if args.verify {
-        let verification = super::signature::verify_resolved(ctx, &source, &descriptor, &Default::default(), 100).await?;
+        let verification =
+            super::signature::verify_resolved(ctx, &source, &descriptor, &Default::default(), 100).await?;
         descriptor = verification.target.clone();
         report.lines.push(format!("verified {} ({})", source.pinned(&descriptor), verification.verdict.reason()));
     }
@@ -207,7 +205,9 @@ fn safe_path(dir: &Path, title: &str) -> Result<PathBuf, CliError> {
     let relative = Path::new(title);
     let safe = !title.is_empty() && relative.components().all(|c| matches!(c, Component::Normal(_)));
     if !safe {
-        return Err(CliError::Failed(format!("refusing to write {title:?}: the file name escapes the output directory")));
+        return Err(CliError::Failed(format!(
+            "refusing to write {title:?}: the file name escapes the output directory"
+        )));
     }
     Ok(dir.join(relative))
 }

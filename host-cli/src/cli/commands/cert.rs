@@ -26,7 +26,11 @@ pub fn run(ctx: &Context, command: CertCommand) -> Result<Report, CliError> {
             };
             let made = config.generate_test_certificate(&name, &options)?;
             let mut lines = vec![
-                format!("generated test CA and signing key {}{}", name, if made.key.is_default { " (default)" } else { "" }),
+                format!(
+                    "generated test CA and signing key {}{}",
+                    name,
+                    if made.key.is_default { " (default)" } else { "" }
+                ),
                 format!("  trusted root added to {} ({})", made.trust_store, made.trust_store_file.display()),
             ];
             lines.extend(certificate_view::to_lines(&made.leaf, "  leaf "));

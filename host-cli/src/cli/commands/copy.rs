@@ -29,8 +29,7 @@ pub async fn run_copy(ctx: &Context, args: CopyArgs) -> Result<Report, CliError>
         (None, Some(t)) => vec![t.to_string()],
         _ => Vec::new(),
     };
-    let report = copy(source.store.as_ref(), &source_reference, target.store.as_ref(), &tags, &options)
-        .await?;
+    let report = copy(source.store.as_ref(), &source_reference, target.store.as_ref(), &tags, &options).await?;
     Ok(copy_report("copied", &source.display, &target.display, &report))
 }
 
@@ -41,8 +40,7 @@ pub async fn run_export(ctx: &Context, args: ExportArgs) -> Result<Report, CliEr
     let options = CopyOptions { referrers: !args.no_referrers, progress: ctx.progress(), ..CopyOptions::default() };
     let source_reference = source.reference.clone().unwrap_or_else(|| "latest".to_string());
     let tags: Vec<String> = source.tag().map(|t| vec![t.to_string()]).unwrap_or_default();
-    let report = copy(source.store.as_ref(), &source_reference, &tarball, &tags, &options)
-        .await?;
+    let report = copy(source.store.as_ref(), &source_reference, &tarball, &tags, &options).await?;
     tarball.finish().await?;
     Ok(copy_report("exported", &source.display, &args.file.display().to_string(), &report))
 }
@@ -91,8 +89,7 @@ pub async fn run_import(ctx: &Context, args: ImportArgs) -> Result<Report, CliEr
         }
     };
     let options = CopyOptions { referrers: true, progress: ctx.progress(), ..CopyOptions::default() };
-    let report = copy(&tarball, &root_tag, target_store.as_ref(), &[tag], &options)
-        .await?;
+    let report = copy(&tarball, &root_tag, target_store.as_ref(), &[tag], &options).await?;
     Ok(copy_report("imported", &args.file.display().to_string(), &target_display, &report))
 }
 

@@ -80,8 +80,12 @@ pub fn run(ctx: &Context, command: KeyCommand) -> Result<Report, CliError> {
 }
 
 fn stored_report(verb: &str, stored: &StoredKey, kind: KeyKind) -> Report {
-    let mut lines = vec![format!("{verb} {} key {}{}", kind.name(), stored.entry.name,
-        if stored.is_default { " (default)" } else { "" })];
+    let mut lines = vec![format!(
+        "{verb} {} key {}{}",
+        kind.name(),
+        stored.entry.name,
+        if stored.is_default { " (default)" } else { "" }
+    )];
     if let Some(leaf) = stored.chain.first() {
         lines.extend(certificate_view::to_lines(leaf, "  "));
     }

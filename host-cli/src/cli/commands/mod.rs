@@ -1,15 +1,20 @@
 //! One module per command group; each turns parsed arguments into library calls and a [`Report`].
 
+pub mod artifact;
+pub mod blob;
 pub mod cert;
+pub mod copy;
+pub mod discover;
 pub mod key;
+pub mod manifest;
 pub mod policy;
+pub mod registry_access;
+pub mod signature;
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use super::context::Context;
 use super::error::CliError;
-#[allow(unused_imports)]
-use super::output::Report;
 
 /// Asks a person to confirm a destructive step; without a terminal (scripts, CI) it refuses and names `-y`.
 pub fn confirm(ctx: &Context, question: &str) -> Result<(), CliError> {

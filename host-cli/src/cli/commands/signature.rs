@@ -38,7 +38,7 @@ pub fn sign_options(ctx: &Context, signer: &SignerArgs) -> Result<SignOptions, C
         Some(text) => Some(now.saturating_add(duration_seconds(text).map_err(CliError::Usage)?)),
         None => None,
     };
-    let user_metadata = key_values("--user-metadata", &signer.user_metadata)?;
+    let user_metadata = key_values("--user-metadata", &signer.user_metadata).map_err(CliError::Usage)?;
     if let Some(key) = user_metadata.keys().find(|k| k.starts_with(RESERVED_PREFIX)) {
         return Err(CliError::Usage(format!("--user-metadata key {key:?}: the {RESERVED_PREFIX} prefix is reserved")));
     }
@@ -49,7 +49,11 @@ pub fn sign_options(ctx: &Context, signer: &SignerArgs) -> Result<SignOptions, C
 pub async fn run_sign(ctx: &Context, args: SignArgs) -> Result<Report, CliError> {
     let (key, chain) = ctx.config().load_signing_key(args.signer.key.as_deref())?;
     let options = sign_options(ctx, &args.signer)?;
-    let target = if args.force_referrers_tag { ctx.open_tag_schema(&args.target).await? } else { ctx.open(&args.target).await? };
+    let target = if args.force_referrers_tag {
+        ctx.open_tag_schema(&args.target).await?
+    } else {
+        ctx.open(&args.target).await?
+    };
     let descriptor = target.resolve().await?;
     let mut report = Report::default();
     if let Some(tag) = target.tag() {
@@ -119,7 +123,7 @@ pub async fn run_verify(ctx: &Context, args: VerifyArgs) -> Result<Report, CliEr
         target.scope = scope.clone();
     }
     let descriptor = target.resolve().await?;
-    let user_metadata = key_values("--user-metadata", &args.user_metadata)?;
+    let user_metadata = key_values("--user-metadata", &args.user_metadata).map_err(CliError::Usage)?;
     let mut report = Report::default();
     if let Some(tag) = target.tag() {
         report = report.warn(format!("{tag} resolved to {}: verify by digest to pin what you run", descriptor.digest));
@@ -127,7 +131,9 @@ pub async fn run_verify(ctx: &Context, args: VerifyArgs) -> Result<Report, CliEr
     let verification = verify_resolved(ctx, &target, &descriptor, &user_metadata, args.max_signatures).await?;
     let verdict = &verification.verdict;
     report.lines.push(match verdict.decision {
-        nv2_core::verify::Decision::Skipped => format!("Trust policy is configured to skip signature verification for {}", target.pinned(&descriptor)),
+        nv2_core::verify::Decision::Skipped => {
+            format!("Trust policy is configured to skip signature verification for {}", target.pinned(&descriptor))
+        }
         _ => format!("Successfully verified signature for {}", target.pinned(&descriptor)),
     });
     if let Some(signature) = verdict.verified_signature() {
@@ -195,10 +201,13 @@ pub async fn run_inspect(ctx: &Context, args: ListArgs) -> Result<Report, CliErr
 pub fn envelope_view(format: EnvelopeFormat, bytes: &[u8]) -> (Vec<String>, serde_json::Value) {
     let envelope = match ParsedEnvelope::parse(format, bytes) {
         Ok(e) => e,
-        Err(e) => return (vec![format!("  malformed {} envelope: {e}", format.name())], json!({"error": e.to_string()})),
+        Err(e) => {
+            return (vec![format!("  malformed {} envelope: {e}", format.name())], json!({"error": e.to_string()}))
+        }
     };
     let signed = envelope.signed();
-    let chain: Vec<Certificate> = envelope.certificate_chain().iter().filter_map(|der| Certificate::from_der(der).ok()).collect();
+    let chain: Vec<Certificate> =
+        envelope.certificate_chain().iter().filter_map(|der| Certificate::from_der(der).ok()).collect();
     let payload = envelope.payload().ok();
     let mut lines = vec![
         format!("  envelope:        {}", format.media_type()),
@@ -207,13 +216,19 @@ pub fn envelope_view(format: EnvelopeFormat, bytes: &[u8]) -> (Vec<String>, serd
     if let Some(t) = signed.signing_time.or(signed.authentic_signing_time) {
         lines.push(format!("  signing time:    {}", t.to_rfc3339()));
     }
-    lines.push(format!("  expiry:          {}", signed.expiry.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())));
+    lines.push(format!(
+        "  expiry:          {}",
+        signed.expiry.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())
+    ));
     if let Some(agent) = &envelope.unsigned().signing_agent {
         lines.push(format!("  signing agent:   {agent}"));
     }
     lines.push(format!("  timestamped:     {}", envelope.unsigned().timestamp_signature.is_some()));
     if let Some(p) = &payload {
-        lines.push(format!("  signed artifact: {} {} ({} bytes)", p.target_artifact.media_type, p.target_artifact.digest, p.target_artifact.size));
+        lines.push(format!(
+            "  signed artifact: {} {} ({} bytes)",
+            p.target_artifact.media_type, p.target_artifact.digest, p.target_artifact.size
+        ));
         for (k, v) in &p.target_artifact.annotations {
             lines.push(format!("    {k}={v}"));
         }
