@@ -11,17 +11,23 @@
 //! - [`auth`]: registry credentials (docker `config.json`, credential helpers, `nv2 login`).
 //! - [`config`]: notation's configuration directory: trust stores, trust policies, signing keys.
 //! - [`sign`] and [`verify`]: signing and verifying artifacts in any content store.
+//! - [`build`]: reproducible OCI images from a directory, a `docker save` tarball or an OCI layout.
+//! - [`sbom`]: SPDX 2.3 and CycloneDX 1.5 SBoMs of an image's files and packages, attached as referrers.
+//! - [`demo`]: `nv2 demo`, the prototype-2 story on in-process registries.
 //! - [`cli`]: the command line.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod atomic_file;
 pub mod auth;
+pub mod build;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod content;
 pub mod copy;
+pub mod demo;
 pub mod registry;
+pub mod sbom;
 pub mod sign;
 pub mod verify;
