@@ -15,9 +15,20 @@ use nv2_cli::build::{
 use nv2_cli::content::fetch_all;
 use nv2_core::oci::{media_types, Digest};
 
+/// notation's unsigned e2e layout: under `$NV2_CORPUS_DIR`, else the first `shared/fixtures/notation` above the crate
+/// (CI lays `shared/` beside its fresh clone).
 fn fixture() -> PathBuf {
-    let shared = std::env::var_os("NV2_SHARED").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/work/shared"));
-    shared.join("fixtures/notation/oci-layouts/e2e")
+    if let Some(dir) = std::env::var_os("NV2_CORPUS_DIR") {
+        return PathBuf::from(dir).join("oci-layouts/e2e");
+    }
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    loop {
+        let candidate = dir.join("shared/fixtures/notation");
+        if candidate.is_dir() {
+            return candidate.join("oci-layouts/e2e");
+        }
+        assert!(dir.pop(), "fixture corpus shared/fixtures/notation not found; set NV2_CORPUS_DIR");
+    }
 }
 
 const FIXTURE_MANIFEST: &str = "sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9";
