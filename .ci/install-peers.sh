@@ -11,6 +11,8 @@
 #                tests of nv2's client and `nv2 copy -r`), and the registry benchmark's anchor.
 #   opa          Open Policy Agent v1.19.0: `opa test` on the Gatekeeper template's Rego (deploy/gatekeeper).
 #   gator        Gatekeeper's offline CLI v3.23.0: `gator verify` on the template, constraint and test objects.
+#   SBoM validators  spdx-tools (pyspdxtools) and cyclonedx-python-lib[json-validation] from PyPI, in a venv at
+#                $HOME/.cache/nv2/sbom-venv: the SBoM tests validate nv2's SPDX 2.3 and CycloneDX 1.5 output with them.
 #   skopeo       Debian package, used by host-registry's image copy test (the only peer not under $PEERS).
 # Only with `--bench` or NV2_BENCH_PEERS=1 (the registry benchmark, bench/; the normal CI run does not pay for it):
 #   zot          zot registry v2.1.20 (minimal build), performance anchor with referrers. The Go module proxy reachable
@@ -150,3 +152,28 @@ if ! command -v skopeo > /dev/null; then
     echo "install-peers: skopeo missing and not root; install it with apt-get install skopeo" >&2
   fi
 fi
+
+# SBoM validators in a venv of their own (idempotent: reinstalled only when the pinned set changes).
+SBOM_VENV="${NV2_CACHE:-$HOME/.cache/nv2}/sbom-venv"
+SBOM_PACKAGES="spdx-tools==0.8.5 cyclonedx-python-lib[json-validation]==11.12.0"
+if [[ ! -x "$SBOM_VENV/bin/pyspdxtools" || "$(cat "$SBOM_VENV/.packages" 2>/dev/null)" != "$SBOM_PACKAGES" ]]; then
+  python3 -m venv "$SBOM_VENV"
+  # shellcheck disable=SC2086
+  if "$SBOM_VENV/bin/pip" install -q $SBOM_PACKAGES; then
+    echo "$SBOM_PACKAGES" > "$SBOM_VENV/.packages"
+    echo "install-peers: installed SBoM validators in $SBOM_VENV"
+  else
+    echo "install-peers: could not install the SBoM validators ($SBOM_PACKAGES)" >&2
+    [[ "${CI:-}" == "true" ]] && exit 1
+  fi
+else
+  echo "install-peers: SBoM validators already installed"
+fi
+
+# What the tests read to find the peers (sourced by .ci/test).
+cat > "$PEERS/env" <<ENV
+export PATH="$GOBIN:\$PATH"
+export NV2_PEERS_DIR="$PEERS"
+export NV2_PYSPDXTOOLS="$SBOM_VENV/bin/pyspdxtools"
+export NV2_SBOM_PYTHON="$SBOM_VENV/bin/python"
+ENV

@@ -115,6 +115,16 @@ pub enum Command {
     /// Delete signatures.
     #[command(subcommand)]
     Signature(SignatureCommand),
+    /// Build an OCI image from a directory, a `docker save` tarball or an OCI layout, and push it.
+    Build(BuildArgs),
+    /// Generate an image's SBoM, or attach one as a referrer.
+    #[command(subcommand)]
+    Sbom(SbomCommand),
+    /// Run the whole prototype-2 flow (build, sign, SBoM, copy, air-gap, verify) on embedded registries.
+    Demo(DemoArgs),
+    /// The docker CLI plugin face (`docker nv2 ...`).
+    #[command(subcommand)]
+    Docker(DockerCommand),
     /// Print a shell completion script.
     Completion {
         /// The shell.
@@ -711,5 +721,107 @@ pub enum SignatureCommand {
         /// Do not ask for confirmation.
         #[arg(short = 'y', long)]
         yes: bool,
+    },
+}
+
+/// `nv2 build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The directory whose files become the image's single layer (not with --from-docker-save/--from-oci-layout).
+    pub directory: Option<PathBuf>,
+    /// Where to push: `registry/repository[:tag]` (no tag: by digest only), or `<dir>[:tag]` with --oci-layout.
+    #[arg(short = 't', long = "tag", value_name = "REFERENCE")]
+    pub target: String,
+    /// The target is an OCI layout directory.
+    #[arg(long)]
+    pub oci_layout: bool,
+    /// Platforms, `os/arch[/variant]`, comma-separated; several give a multi-platform index.
+    #[arg(long, default_value = "linux/amd64")]
+    pub platform: String,
+    /// The container's entrypoint (split at spaces).
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// The container's default arguments (split at spaces).
+    #[arg(long)]
+    pub cmd: Option<String>,
+    /// Environment variables, `KEY=VALUE`.
+    #[arg(long = "env")]
+    pub env: Vec<String>,
+    /// The working directory inside the image.
+    #[arg(long)]
+    pub workdir: Option<String>,
+    /// Config labels, `key=value`.
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// Convert a `docker save` tarball instead of building a directory.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["directory", "from_oci_layout"])]
+    pub from_docker_save: Option<PathBuf>,
+    /// The image to take from the docker save tarball (default: its only one).
+    #[arg(long, requires = "from_docker_save")]
+    pub image: Option<String>,
+    /// Take an image from an OCI layout, `<dir>[:tag|@digest]`.
+    #[arg(long, value_name = "LAYOUT", conflicts_with = "directory")]
+    pub from_oci_layout: Option<String>,
+}
+
+/// SBoM formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormatArg {
+    /// SPDX 2.3 JSON (`application/spdx+json`).
+    Spdx,
+    /// CycloneDX 1.5 JSON (`application/vnd.cyclonedx+json`).
+    Cyclonedx,
+}
+
+/// `nv2 sbom ...`.
+#[derive(Debug, Subcommand)]
+pub enum SbomCommand {
+    /// List the files and packages in an image's layers as an SBoM.
+    Generate {
+        /// The image.
+        #[command(flatten)]
+        target: TargetArgs,
+        /// File to write (default: stdout).
+        #[arg(short = 'o', long = "output-file")]
+        output_file: Option<PathBuf>,
+        /// Document format.
+        #[arg(long = "sbom-format", value_enum, default_value_t = SbomFormatArg::Spdx)]
+        format: SbomFormatArg,
+        /// For an index: the platform to describe (`os/arch`).
+        #[arg(long)]
+        platform: Option<String>,
+    },
+    /// Attach an SBoM file to an image as a referrer (artifactType = the SBoM's media type).
+    Attach {
+        /// The image.
+        #[command(flatten)]
+        subject: TargetArgs,
+        /// The SBoM file (SPDX or CycloneDX JSON).
+        file: PathBuf,
+    },
+}
+
+/// `nv2 demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the work directory (keys, configs, tarball, registry data) here.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Use this existing public registry (`host:port`) instead of an embedded one.
+    #[arg(long, value_name = "HOST")]
+    pub public_registry: Option<String>,
+    /// Use this existing private registry (`host:port`) instead of an embedded one.
+    #[arg(long, value_name = "HOST")]
+    pub private_registry: Option<String>,
+}
+
+/// `nv2 docker ...`.
+#[derive(Debug, Subcommand)]
+pub enum DockerCommand {
+    /// Install this binary as the docker CLI plugin `docker-nv2` (`docker nv2 build|sign|push|pull|verify`).
+    InstallPlugin {
+        /// The plugin directory (default: $DOCKER_CONFIG/cli-plugins or ~/.docker/cli-plugins).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
 }

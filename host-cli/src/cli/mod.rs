@@ -104,6 +104,10 @@ pub async fn run(ctx: &Context, command: Command) -> Result<Report, CliError> {
         Command::Signature(args::SignatureCommand::Delete { target, signature, all, yes }) => {
             commands::signature::run_signature_delete(ctx, &target, signature, all, yes).await
         }
+        Command::Build(args) => commands::build::run_build(ctx, args).await,
+        Command::Sbom(command) => commands::build::run_sbom(ctx, command).await,
+        Command::Demo(args) => commands::demo::run_demo(ctx, args).await,
+        Command::Docker(command) => commands::demo::run_docker(command),
         Command::Key(command) => commands::key::run(ctx, command),
         Command::Cert(command) => commands::cert::run(ctx, command),
         Command::Policy(command) => commands::policy::run(ctx, command),

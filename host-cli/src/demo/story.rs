@@ -25,8 +25,6 @@ pub struct DemoOptions {
     pub private: Option<String>,
     /// Docker config with credentials for the existing registries.
     pub registry_config: Option<PathBuf>,
-    /// Print each step's JSON instead of its text.
-    pub verbose: bool,
 }
 
 /// What a step must do.
@@ -61,7 +59,13 @@ impl Story {
         self.steps += 1;
         let shown: Vec<String> = args.iter().map(|a| shell_word(a)).collect();
         let who = persona.map(|p| p.name).unwrap_or("anyone");
-        println!("\n[{who}] $ nv2 {}", shown.join(" ").replace(&format!("-p {WABBIT_PASSWORD}"), "-p ****").replace(&format!("-p {ACME_PASSWORD}"), "-p ****"));
+        println!(
+            "\n[{who}] $ nv2 {}",
+            shown
+                .join(" ")
+                .replace(&format!("-p {WABBIT_PASSWORD}"), "-p ****")
+                .replace(&format!("-p {ACME_PASSWORD}"), "-p ****")
+        );
         let mut argv: Vec<String> = vec!["nv2".into()];
         if let Some(p) = persona {
             argv.extend(["--config".into(), p.config.display().to_string()]);
@@ -71,7 +75,10 @@ impl Story {
         let result = match Cli::try_parse_from(&argv) {
             Ok(cli) => {
                 let ctx = Context::new(cli.global.clone());
-                let result = crate::cli::run(&ctx, cli.command).await;
+                // Boxed: `nv2 demo` is itself a command, so the future type would otherwise contain itself.
+                let run: std::pin::Pin<Box<dyn std::future::Future<Output = Result<Report, CliError>> + '_>> =
+                    Box::pin(crate::cli::run(&ctx, cli.command));
+                let result = run.await;
                 result.map(|mut r| {
                     r.warnings.extend(ctx.take_warnings());
                     r
@@ -91,7 +98,11 @@ impl Story {
             (Ok(report), Expect::Failure) => {
                 print_report(&report);
                 println!("  UNEXPECTED: this step had to fail");
-                self.unexpected.push(format!("step {} (nv2 {}) succeeded but had to fail", self.steps, shown.join(" ")));
+                self.unexpected.push(format!(
+                    "step {} (nv2 {}) succeeded but had to fail",
+                    self.steps,
+                    shown.join(" ")
+                ));
                 None
             }
             (Err(e), Expect::Success) => {
@@ -210,9 +221,17 @@ pub async fn run(options: DemoOptions) -> Result<bool, String> {
     let acme = persona("acme-rockets");
 
     story.note("Wabbit Networks: keys, build, push by digest, sign, SBoM, tag last");
-    story.step(Some(&wabbit), &["cert", "generate-test", "wabbit-networks", "--default", "--days", "30"], Expect::Success).await;
+    story
+        .step(
+            Some(&wabbit),
+            &["cert", "generate-test", "wabbit-networks", "--default", "--days", "30"],
+            Expect::Success,
+        )
+        .await;
     if options.public.is_none() {
-        story.step(Some(&wabbit), &["login", &public_host, "-u", "wabbit", "-p", WABBIT_PASSWORD], Expect::Success).await;
+        story
+            .step(Some(&wabbit), &["login", &public_host, "-u", "wabbit", "-p", WABBIT_PASSWORD], Expect::Success)
+            .await;
     }
     let build = ["build", sample_dir.as_str(), "--entrypoint", "/usr/local/bin/net-monitor", "-t", repo.as_str()];
     let first = story.step(Some(&wabbit), &build, Expect::Success).await;
@@ -234,15 +253,39 @@ pub async fn run(options: DemoOptions) -> Result<bool, String> {
     story.step(Some(&wabbit), &["discover", &format!("{repo}:v1")], Expect::Success).await;
 
     story.note("ACME Rockets: trust Wabbit Networks, verify, copy with every signature, add its own signature");
-    let wabbit_root = wabbit.config.join("truststore/x509/ca/wabbit-networks/wabbit-networks.crt").display().to_string();
-    story.step(Some(&acme), &["cert", "add", "--type", "ca", "--store", "wabbit-networks", &wabbit_root], Expect::Success).await;
-    story.step(Some(&acme), &["cert", "generate-test", "acme-rockets", "--default", "--days", "30"], Expect::Success).await;
+    let wabbit_root =
+        wabbit.config.join("truststore/x509/ca/wabbit-networks/wabbit-networks.crt").display().to_string();
     story
         .step(
             Some(&acme),
-            &["policy", "init", "--name", "net-monitor", "--scope", &repo, "--scope", &private_repo, "--scope",
-              "air-gapped/net-monitor", "--trust-store", "ca:wabbit-networks", "--trust-store", "ca:acme-rockets",
-              "--trusted-identity", "*"],
+            &["cert", "add", "--type", "ca", "--store", "wabbit-networks", &wabbit_root],
+            Expect::Success,
+        )
+        .await;
+    story
+        .step(Some(&acme), &["cert", "generate-test", "acme-rockets", "--default", "--days", "30"], Expect::Success)
+        .await;
+    story
+        .step(
+            Some(&acme),
+            &[
+                "policy",
+                "init",
+                "--name",
+                "net-monitor",
+                "--scope",
+                &repo,
+                "--scope",
+                &private_repo,
+                "--scope",
+                "air-gapped/net-monitor",
+                "--trust-store",
+                "ca:wabbit-networks",
+                "--trust-store",
+                "ca:acme-rockets",
+                "--trusted-identity",
+                "*",
+            ],
             Expect::Success,
         )
         .await;
@@ -250,7 +293,9 @@ pub async fn run(options: DemoOptions) -> Result<bool, String> {
     if options.private.is_none() {
         story.step(Some(&acme), &["login", &private_host, "-u", "acme", "-p", ACME_PASSWORD], Expect::Success).await;
     }
-    story.step(Some(&acme), &["copy", "-r", &format!("{repo}:v1"), &format!("{private_repo}:v1")], Expect::Success).await;
+    story
+        .step(Some(&acme), &["copy", "-r", &format!("{repo}:v1"), &format!("{private_repo}:v1")], Expect::Success)
+        .await;
     story.step(Some(&acme), &["sign", &format!("{private_repo}@{image}")], Expect::Success).await;
     story.step(Some(&acme), &["discover", &format!("{private_repo}:v1")], Expect::Success).await;
     story.step(Some(&acme), &["verify", &format!("{private_repo}:v1")], Expect::Success).await;
@@ -263,7 +308,9 @@ pub async fn run(options: DemoOptions) -> Result<bool, String> {
         println!("\n(stopped the {} registry at {})", registry.role, registry.host);
     }
     let airgap_data = data("air-gapped").display().to_string();
-    story.step(Some(&acme), &["import", &tarball, "net-monitor:v1", "--registry-data", &airgap_data], Expect::Success).await;
+    story
+        .step(Some(&acme), &["import", &tarball, "net-monitor:v1", "--registry-data", &airgap_data], Expect::Success)
+        .await;
     let airgap = EmbeddedRegistry::start(
         RegistrySetup {
             role: "air-gapped",
@@ -277,10 +324,49 @@ pub async fn run(options: DemoOptions) -> Result<bool, String> {
     .await?;
     println!("\n(started the read-only air-gapped registry at {}; public and private are down)", airgap.host);
     let airgap_repo = format!("{}/net-monitor", airgap.host);
-    story.step(Some(&acme), &["policy", "init", "--force", "--name", "air-gapped", "--scope", &airgap_repo,
-        "--trust-store", "ca:wabbit-networks", "--trust-store", "ca:acme-rockets", "--trusted-identity", "*"], Expect::Success).await;
+    story
+        .step(
+            Some(&acme),
+            &[
+                "policy",
+                "init",
+                "--force",
+                "--name",
+                "air-gapped",
+                "--scope",
+                &airgap_repo,
+                "--trust-store",
+                "ca:wabbit-networks",
+                "--trust-store",
+                "ca:acme-rockets",
+                "--trusted-identity",
+                "*",
+            ],
+            Expect::Success,
+        )
+        .await;
     story.step(Some(&acme), &["discover", &format!("{airgap_repo}:v1")], Expect::Success).await;
     story.step(Some(&acme), &["verify", &format!("{airgap_repo}:v1")], Expect::Success).await;
+    // Wabbit's own signature made the whole trip: trusting only Wabbit Networks still verifies.
+    story
+        .step(
+            Some(&acme),
+            &[
+                "policy",
+                "init",
+                "--force",
+                "--name",
+                "publisher-only",
+                "--scope",
+                &airgap_repo,
+                "--trust-store",
+                "ca:wabbit-networks",
+                "--trusted-identity",
+                "*",
+            ],
+            Expect::Success,
+        )
+        .await;
     story.step(Some(&acme), &["verify", &format!("{airgap_repo}@{image}")], Expect::Success).await;
     story.step(Some(&acme), &["push", &format!("{airgap_repo}:v1"), &sbom_file], Expect::Failure).await;
 
@@ -292,8 +378,25 @@ pub async fn run(options: DemoOptions) -> Result<bool, String> {
     let rogue = work.join("rogue.txt");
     std::fs::write(&rogue, b"not what wabbit networks built\n").map_err(|e| format!("{}: {e}", rogue.display()))?;
     story.step(Some(&wabbit), &["push", &format!("{repo}:v1"), &rogue.display().to_string()], Expect::Success).await;
-    story.step(Some(&acme), &["policy", "init", "--force", "--name", "net-monitor", "--scope", &repo,
-        "--trust-store", "ca:wabbit-networks", "--trusted-identity", "*"], Expect::Success).await;
+    story
+        .step(
+            Some(&acme),
+            &[
+                "policy",
+                "init",
+                "--force",
+                "--name",
+                "net-monitor",
+                "--scope",
+                &repo,
+                "--trust-store",
+                "ca:wabbit-networks",
+                "--trusted-identity",
+                "*",
+            ],
+            Expect::Success,
+        )
+        .await;
     story.step(Some(&acme), &["verify", &format!("{repo}:v1")], Expect::Failure).await;
     story.step(Some(&acme), &["verify", &image_ref], Expect::Success).await;
 

@@ -2,8 +2,10 @@
 
 pub mod artifact;
 pub mod blob;
+pub mod build;
 pub mod cert;
 pub mod copy;
+pub mod demo;
 pub mod discover;
 pub mod key;
 pub mod manifest;
