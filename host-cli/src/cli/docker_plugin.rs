@@ -71,8 +71,8 @@ pub fn metadata() -> serde_json::Value {
 
 /// Runs `docker <args>` for subcommands nv2 does not have; a clear error when docker is not installed.
 pub fn pass_through(args: &[OsString]) -> Result<std::process::ExitStatus, String> {
-    let docker = find_on_path("docker")
-        .ok_or_else(|| "docker nv2: unknown command and the docker CLI is not installed to pass it to".to_string())?;
+    let docker =
+        find_on_path("docker").ok_or_else(|| "the docker CLI is not installed to hand this command to".to_string())?;
     std::process::Command::new(&docker).args(args).status().map_err(|e| format!("cannot run {}: {e}", docker.display()))
 }
 

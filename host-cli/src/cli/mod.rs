@@ -26,6 +26,9 @@ use output::Report;
 /// Runs the CLI for `args` (argv, program name first) and returns the exit code.
 pub fn main(args: Vec<OsString>) -> ExitCode {
     let args = match docker_plugin::classify(args) {
+        Invocation::Plugin(args) if args.get(1).and_then(|a| a.to_str()) == Some("pull") => {
+            return docker_pull(args);
+        }
         Invocation::Direct(args) | Invocation::Plugin(args) => args,
         Invocation::Metadata => {
             println!("{}", docker_plugin::metadata());
@@ -67,6 +70,50 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Err(e) => {
             output::print_error(format, e.kind(), &e.to_string(), e.details());
             e.exit_code()
+        }
+    }
+}
+
+/// `docker nv2 pull <ref>`: verifies first, then has docker pull exactly the verified digest (a tag could move
+/// between the check and the pull).
+fn docker_pull(args: Vec<OsString>) -> ExitCode {
+    let mut verify_args = args;
+    if let Some(first) = verify_args.get_mut(1) {
+        *first = OsString::from("verify");
+    }
+    let cli = match Cli::try_parse_from(verify_args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+    };
+    let format = cli.global.output;
+    let ctx = Context::new(cli.global.clone());
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            output::print_error(format, "runtime", &format!("cannot start the async runtime: {e}"), None);
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = match runtime.block_on(run(&ctx, cli.command)) {
+        Ok(report) => report,
+        Err(e) => {
+            output::print_error(format, e.kind(), &e.to_string(), e.details());
+            return e.exit_code();
+        }
+    };
+    let Some(pinned) = report.json.get("reference").and_then(|r| r.as_str()).map(str::to_string) else {
+        output::print_error(format, "failed", "verification gave no digest to pull", None);
+        return ExitCode::FAILURE;
+    };
+    report.print(format);
+    match docker_plugin::pass_through(&[OsString::from("pull"), OsString::from(&pinned)]) {
+        Ok(status) => ExitCode::from(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)),
+        Err(message) => {
+            output::print_error(format, "failed", &format!("verified {pinned}, but {message}"), None);
+            ExitCode::FAILURE
         }
     }
 }
