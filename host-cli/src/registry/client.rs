@@ -112,6 +112,45 @@ impl RegistryClient {
         Err(Failure::read(response).await.into_error(Ctx { store: registry, operation: "ping", what: "/v2/" }))
     }
 
+    /// Proves this client's credentials for `registry` (what `nv2 login` checks before storing them). A plain
+    /// ping is not enough: a registry with anonymous pull answers `/v2/` without ever looking at credentials, so
+    /// they are sent up front (Basic), or exchanged for a token when the registry asks for Bearer.
+    pub async fn check_credentials(&self, registry: &str) -> Result<(), ContentError> {
+        let url = self.base_url(registry)?.join("v2/").map_err(|e| invalid_registry(registry, e))?;
+        let credential = self.credential(registry, registry).await?;
+        let rejected = |reason: String| ContentError::Unauthorized { store: registry.to_owned(), reason };
+        let mut request = self.shared.http.get(url.clone());
+        if let Credential::Basic { username, password } = &credential {
+            request = request.header(AUTHORIZATION, basic_header(username, password, registry)?);
+        }
+        let response = request.send().await.map_err(|e| transport_error(registry, &url, &e))?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Err(Failure::read(response).await.into_error(Ctx {
+                store: registry,
+                operation: "login",
+                what: "/v2/",
+            }));
+        }
+        let values: Vec<String> = response
+            .headers()
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect();
+        match challenge::parse(values.iter().map(String::as_str)) {
+            Some(Challenge::Bearer { realm, service, .. }) if !credential.is_none() => {
+                token::fetch(&self.shared.http, registry, &realm, service.as_deref(), &[], &credential).await?;
+                Ok(())
+            }
+            _ if credential.is_none() => Err(rejected("no credentials given".to_owned())),
+            _ => Err(rejected("the registry rejected the user name or password (401 Unauthorized)".to_owned())),
+        }
+    }
+
     /// Repository names on `registry` (`GET /v2/_catalog`): `n` per page (registry default when `None`),
     /// strictly after `last`, one page or all of them following `Link` headers (bounded).
     pub async fn catalog(

@@ -43,7 +43,18 @@ impl TestRegistry {
     /// Starts a registry with `config_toml` and an htpasswd file holding `users` (`(name, password)`), made with
     /// `nv2-registry htpasswd`; the file is wired in as the top-level `htpasswd` key.
     pub fn start_with_users(config_toml: &str, users: &[(&str, &str)]) -> TestRegistry {
+        Self::start_inner(config_toml, users, None)
+    }
+
+    /// Starts a registry with `config_toml` serving the existing storage under `data_dir` (a registry restarted, or
+    /// one whose content arrived by import).
+    pub fn start_on_data(config_toml: &str, data_dir: &Path) -> TestRegistry {
+        Self::start_inner(config_toml, &[], Some(data_dir))
+    }
+
+    fn start_inner(config_toml: &str, users: &[(&str, &str)], data_dir: Option<&Path>) -> TestRegistry {
         let dir = tempfile::tempdir().expect("temp dir");
+        let data = data_dir.map(Path::to_path_buf).unwrap_or_else(|| dir.path().join("data"));
         let mut config = String::new();
         if !users.is_empty() {
             let htpasswd = dir.path().join("htpasswd");
@@ -63,7 +74,7 @@ impl TestRegistry {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .arg(&data)
             .env_remove("NV2_REGISTRY_CONFIG")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

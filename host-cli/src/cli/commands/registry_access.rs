@@ -34,7 +34,7 @@ pub async fn run_login(ctx: &Context, args: LoginArgs) -> Result<Report, CliErro
         probe_global.password = Some(password.clone());
     }
     let probe = Context::new(probe_global);
-    probe.client()?.ping(&args.server).await?;
+    probe.client()?.check_credentials(&args.server).await?;
     let stored =
         ctx.credential_store()?.login(&args.server, &credential).map_err(|e| CliError::Failed(e.to_string()))?;
     let place = match &stored {
