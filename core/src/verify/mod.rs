@@ -3,6 +3,7 @@
 //! Hosts resolve references, list referrers and fetch bytes; they hand the target descriptor, the signature
 //! manifests with their envelopes, the selected trust-policy statement, the trust stores and `now` to [`verify`],
 //! and render the [`Verdict`]. Natively, in wasmtime and in the browser, the verdict is the same because the code is.
+//! Hosts that cannot link Rust hand the same inputs over as JSON: [`wire`] is that format and its one entry point.
 
 mod pipeline;
 mod plugin;
@@ -10,6 +11,7 @@ mod plugin_protocol;
 mod request;
 mod semver;
 mod verdict;
+pub mod wire;
 
 pub use pipeline::{hex_string, verify};
 pub use plugin::{NoPlugins, PluginHost, VerificationPlugin, CAPABILITY_REVOCATION_CHECK, CAPABILITY_TRUSTED_IDENTITY};

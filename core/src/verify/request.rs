@@ -49,6 +49,16 @@ impl BlobDigests {
         d.finalize()
     }
 
+    /// Digests the host computed elsewhere, as lowercase hex (how the wire format carries them); `None` unless each
+    /// is lowercase hex of its algorithm's length.
+    pub fn from_hex(sha256: &str, sha384: &str, sha512: &str) -> Option<Self> {
+        Some(BlobDigests {
+            sha256: decode_hex(sha256, HashAlgorithm::Sha256)?,
+            sha384: decode_hex(sha384, HashAlgorithm::Sha384)?,
+            sha512: decode_hex(sha512, HashAlgorithm::Sha512)?,
+        })
+    }
+
     /// The digest with `hash`.
     pub fn get(&self, hash: HashAlgorithm) -> &[u8] {
         match hash {
@@ -57,6 +67,21 @@ impl BlobDigests {
             HashAlgorithm::Sha512 => &self.sha512,
         }
     }
+}
+
+/// Lowercase hex of exactly `hash`'s output length, decoded; `None` otherwise (digests are written lowercase).
+fn decode_hex(text: &str, hash: HashAlgorithm) -> Option<Vec<u8>> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    if text.len() != hash.output_len() * 2 {
+        return None;
+    }
+    text.as_bytes().chunks_exact(2).map(|pair| Some(nibble(*pair.first()?)? << 4 | nibble(*pair.get(1)?)?)).collect()
 }
 
 /// Streaming computation of [`BlobDigests`] for blobs too large to hold in memory.

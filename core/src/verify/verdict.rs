@@ -21,6 +21,17 @@ pub enum Decision {
     Rejected(Rejection),
 }
 
+impl Decision {
+    /// A stable name for JSON output (`verified`, `skipped`, `rejected`), shared by every host.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Decision::Verified { .. } => "verified",
+            Decision::Skipped => "skipped",
+            Decision::Rejected(_) => "rejected",
+        }
+    }
+}
+
 /// Why an artifact was rejected as a whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rejection {
@@ -33,6 +44,17 @@ pub enum Rejection {
         /// The bound that was applied.
         max: usize,
     },
+}
+
+impl Rejection {
+    /// A stable kebab-case name for JSON output (`no-signature`, `all-signatures-failed`, `too-many-signatures`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Rejection::NoSignature => "no-signature",
+            Rejection::AllSignaturesFailed => "all-signatures-failed",
+            Rejection::TooManySignatures { .. } => "too-many-signatures",
+        }
+    }
 }
 
 /// The category a signature failure belongs to: stable across hosts, so native, wasm and admission verdicts can be
@@ -139,6 +161,17 @@ pub enum Outcome {
     Failed(Failure),
     /// The validation did not run (its action is skip, the policy has no TSA store, a plugin took it over, ...).
     NotRun(String),
+}
+
+impl Outcome {
+    /// A stable name for JSON output (`passed`, `failed`, `not-run`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed(_) => "failed",
+            Outcome::NotRun(_) => "not-run",
+        }
+    }
 }
 
 /// One validation (integrity, authenticity, ...) of one signature.
