@@ -1,47 +1,13 @@
 //! How a verification verdict is shown: one line per validation for a person, and JSON for scripts.
 
-use nv2_core::verify::{Decision, Outcome, SignatureReport, Verdict};
-use serde_json::{json, Value};
+use nv2_core::verify::wire::VerdictView;
+use nv2_core::verify::{Outcome, Verdict};
+use serde_json::Value;
 
-/// The verdict as JSON.
+/// The verdict as JSON: the core's wire rendering, the same document the policy module and the browser package
+/// return, so scripts read one shape everywhere.
 pub fn to_json(verdict: &Verdict) -> Value {
-    let decision = match &verdict.decision {
-        Decision::Verified { signature } => json!({"result": "verified", "signature": signature}),
-        Decision::Skipped => json!({"result": "skipped"}),
-        Decision::Rejected(r) => json!({"result": "rejected", "reason": format!("{r:?}")}),
-    };
-    json!({
-        "accepted": verdict.is_accepted(),
-        "policy": verdict.policy_name,
-        "decision": decision,
-        "reason": verdict.reason(),
-        "signatures": verdict.signatures.iter().map(report_json).collect::<Vec<_>>(),
-    })
-}
-
-fn report_json(report: &SignatureReport) -> Value {
-    json!({
-        "index": report.index,
-        "manifestDigest": report.manifest_digest,
-        "format": report.format.map(|f| f.name()),
-        "signer": report.signer.as_ref().map(|s| json!({
-            "subject": s.subject,
-            "algorithm": s.algorithm,
-            "chainSha256": s.chain_sha256,
-            "signingTime": s.signing_time.map(|t| t.to_rfc3339()),
-            "expiry": s.expiry.map(|t| t.to_rfc3339()),
-            "timestamp": s.timestamp.map(|t| t.to_rfc3339()),
-        })),
-        "validations": report.validations.iter().map(|v| {
-            let (outcome, detail) = match &v.outcome {
-                Outcome::Passed => ("passed", None),
-                Outcome::Failed(f) => ("failed", Some(json!({"kind": f.kind.as_str(), "detail": f.detail}))),
-                Outcome::NotRun(why) => ("not-run", Some(json!({"detail": why}))),
-            };
-            json!({"check": v.check.name(), "action": v.action.name(), "outcome": outcome, "failure": detail})
-        }).collect::<Vec<_>>(),
-        "rejectedBy": report.rejected_by.as_ref().map(|f| json!({"kind": f.kind.as_str(), "detail": f.detail})),
-    })
+    serde_json::to_value(VerdictView::of(verdict)).unwrap_or(Value::Null)
 }
 
 /// The validations of every examined signature, as indented lines.
