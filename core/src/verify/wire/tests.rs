@@ -212,9 +212,16 @@ fn a_document_is_selected_by_scope_or_reference_as_text_or_object() {
 fn a_blob_is_verified_against_its_digests_with_a_blob_policy() {
     let s = signer();
     let blob = b"a blob to sign";
-    let descriptor = Descriptor::for_content("application/octet-stream", blob);
-    let envelope =
-        sign::sign_blob(&descriptor, &s.key, &[s.leaf.clone(), s.root.clone()], &options(EnvelopeFormat::Jws)).unwrap();
+    let chain = [s.leaf.clone(), s.root.clone()];
+    let envelope = sign::sign_blob(
+        &BlobDigests::of(blob),
+        blob.len() as u64,
+        "application/octet-stream",
+        &s.key,
+        &chain,
+        &options(EnvelopeFormat::Jws),
+    )
+    .unwrap();
     let mut blob_statement = statement("strict");
     blob_statement.as_object_mut().unwrap().remove("registryScopes");
     blob_statement["globalPolicy"] = json!(true);
