@@ -10,7 +10,7 @@
 //! - [`registry`]: the OCI distribution client (referrers API first, `<alg>-<hex>` tag fallback on read and write).
 //! - [`auth`]: registry credentials (docker `config.json`, credential helpers, `nv2 login`).
 //! - [`config`]: notation's configuration directory: trust stores, trust policies, signing keys.
-//! - [`sign`] and [`verify`]: signing and verifying artifacts in any content store.
+//! - [`sign`] and [`verify`]: signing and verifying artifacts in any content store; [`revocation`]: their CRLs.
 //! - [`build`]: reproducible OCI images from a directory, a `docker save` tarball or an OCI layout.
 //! - [`sbom`]: SPDX 2.3 and CycloneDX 1.5 SBoMs of an image's files and packages, attached as referrers.
 //! - [`demo`]: `nv2 demo`, the prototype-2 story on in-process registries.
@@ -28,6 +28,7 @@ pub mod content;
 pub mod copy;
 pub mod demo;
 pub mod registry;
+pub mod revocation;
 pub mod sbom;
 pub mod sign;
 pub mod verify;

@@ -11,9 +11,10 @@ use nv2_core::limits::{DEFAULT_MAX_SIGNATURES, MAX_ENVELOPE_BYTES, MAX_MANIFEST_
 use nv2_core::oci::{media_types, Descriptor, ParsedManifest};
 use nv2_core::time::Timestamp;
 use nv2_core::trust::{TrustError, TrustPolicyDocument, TrustStores};
-use nv2_core::verify::{CrlSource, NoCrls, NoPlugins, SignatureInput, Target, Verdict, VerifyOptions};
+use nv2_core::verify::{NoPlugins, SignatureInput, Target, Verdict, VerifyOptions};
 
 use crate::content::{fetch_all, ContentError, ContentStore};
+use crate::revocation::{attached_crls, crl_urls, CrlFetcher, Crls};
 
 /// How many signatures are fetched at once.
 const FETCH_CONCURRENCY: usize = 8;
@@ -51,14 +52,20 @@ pub struct VerifySettings<'a> {
     pub user_metadata: BTreeMap<String, String>,
     /// Most signatures examined (notation's `--max-signatures`).
     pub max_signatures: usize,
-    /// Where CRLs come from (the host fetches and caches them).
-    pub crls: &'a dyn CrlSource,
+    /// Downloads the CRLs a signing chain names when none is attached to the signature; `None` keeps the
+    /// verification offline (attached CRLs only; chains naming CRLs without one then have an unknown status).
+    pub crl_fetcher: Option<&'a CrlFetcher>,
 }
 
 impl VerifySettings<'static> {
     /// Notation's defaults at `now`: no metadata, 100 signatures, no CRL source.
     pub fn at(now: Timestamp) -> Self {
-        VerifySettings { now, user_metadata: BTreeMap::new(), max_signatures: DEFAULT_MAX_SIGNATURES, crls: &NoCrls }
+        VerifySettings {
+            now,
+            user_metadata: BTreeMap::new(),
+            max_signatures: DEFAULT_MAX_SIGNATURES,
+            crl_fetcher: None,
+        }
     }
 }
 
@@ -90,7 +97,9 @@ pub async fn find_signatures(
     Ok((found, total))
 }
 
-async fn fetch_signature(store: &dyn ContentStore, descriptor: Descriptor) -> Result<FoundSignature, ContentError> {
+/// Fetches one signature manifest and its envelope (bounded; a defective one is still returned, for the pipeline
+/// to report).
+pub async fn fetch_signature(store: &dyn ContentStore, descriptor: Descriptor) -> Result<FoundSignature, ContentError> {
     let manifest = fetch_all(store, &descriptor, MAX_MANIFEST_BYTES as u64).await?;
     let layer = ParsedManifest::parse(Some(&descriptor.media_type), &manifest).ok().and_then(|parsed| {
         match parsed.as_image_manifest() {
@@ -130,16 +139,17 @@ pub async fn verify_artifact(
         digest: target.digest.to_string(),
         size: target.size,
     };
-    let options = VerifyOptions {
+    let no_crls = Crls::default();
+    let options = |crls| VerifyOptions {
         now: settings.now,
         user_metadata: settings.user_metadata.clone(),
         max_signatures: settings.max_signatures,
         plugins: &NoPlugins,
-        crls: settings.crls,
+        crls,
         check_tsa_revocation: false,
     };
     if rules.is_skip() {
-        let verdict = nv2_core::verify::verify(&core_target, &[], rules, stores, &options);
+        let verdict = nv2_core::verify::verify(&core_target, &[], rules, stores, &options(&no_crls));
         return Ok(ArtifactVerification {
             scope: scope.to_string(),
             target: target.clone(),
@@ -153,11 +163,34 @@ pub async fn verify_artifact(
         .iter()
         .map(|s| SignatureInput { manifest: Some(&s.manifest), envelope: &s.envelope, format: s.format })
         .collect();
-    let verdict = nv2_core::verify::verify(&core_target, &inputs, rules, stores, &options);
+    let crls = revocation_material(store, &found, settings.crl_fetcher).await?;
+    let verdict = nv2_core::verify::verify(&core_target, &inputs, rules, stores, &options(&crls));
     Ok(ArtifactVerification {
         scope: scope.to_string(),
         target: target.clone(),
         signatures: found.into_iter().map(|s| s.descriptor).collect(),
         verdict,
     })
+}
+
+/// The CRLs the chains of `found` name: attached ones first, then (with a fetcher) downloads of the rest. Nothing
+/// is looked up when no certificate names a distribution point, which is what keeps ordinary verification at its
+/// minimum of registry round trips.
+pub async fn revocation_material(
+    store: &dyn ContentStore,
+    found: &[FoundSignature],
+    fetcher: Option<&CrlFetcher>,
+) -> Result<Crls, ContentError> {
+    let urls = crl_urls(found);
+    if urls.is_empty() {
+        return Ok(Crls::default());
+    }
+    let mut crls = attached_crls(store, found).await?;
+    if let Some(fetcher) = fetcher {
+        let missing: Vec<String> = urls.into_iter().filter(|u| !crls.contains(u)).collect();
+        if !missing.is_empty() {
+            crls.extend_missing(fetcher.fetch(&missing).await);
+        }
+    }
+    Ok(crls)
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use futures_util::StreamExt;
 use nv2_core::envelope::EnvelopeFormat;
 use nv2_core::oci::{Descriptor, Digester};
-use nv2_core::verify::{BlobDigester, NoCrls, NoPlugins, SignatureInput, Target, VerifyOptions};
+use nv2_core::verify::{BlobDigester, NoPlugins, SignatureInput, Target, VerifyOptions};
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 
@@ -196,12 +196,26 @@ async fn verify(ctx: &Context, args: BlobVerifyArgs) -> Result<Report, CliError>
     let stores = ctx.config().load_trust_stores(Some(&statement.rules.trust_stores))?;
     let (digests, size) = digest_file(&args.file).await?;
     let target = Target::Blob { digests, size, media_type: args.media_type.clone() };
+    let found = [crate::verify::FoundSignature {
+        descriptor: Descriptor::for_content("application/octet-stream", &envelope),
+        manifest: Vec::new(),
+        envelope: envelope.clone(),
+        format: Some(format),
+    }];
+    let urls = crate::revocation::crl_urls(&found);
+    let crls = if urls.is_empty() {
+        crate::revocation::Crls::default()
+    } else {
+        let fetcher =
+            crate::revocation::CrlFetcher::new(crate::revocation::DEFAULT_FETCH_TIMEOUT).map_err(CliError::Failed)?;
+        fetcher.fetch(&urls).await
+    };
     let options = VerifyOptions {
         now: crate::clock::now(),
         user_metadata: key_values("--user-metadata", &args.user_metadata).map_err(CliError::Usage)?,
         max_signatures: 1,
         plugins: &NoPlugins,
-        crls: &NoCrls,
+        crls: &crls,
         check_tsa_revocation: false,
     };
     let input = SignatureInput { manifest: None, envelope: &envelope, format: Some(format) };

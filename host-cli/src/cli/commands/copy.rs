@@ -10,6 +10,9 @@ use crate::cli::error::CliError;
 use crate::cli::output::Report;
 use crate::content::{ContentStore, OciLayoutTar, RegistryStorage};
 use crate::copy::{copy, CopyOptions, CopyReport};
+use crate::revocation::{attach_crls, attached_crls, crl_urls, CrlFetcher, DEFAULT_FETCH_TIMEOUT};
+use crate::verify::fetch_signature;
+use nv2_core::oci::media_types;
 
 /// `nv2 copy <src> <dst> [-r]`.
 pub async fn run_copy(ctx: &Context, args: CopyArgs) -> Result<Report, CliError> {
@@ -41,8 +44,16 @@ pub async fn run_export(ctx: &Context, args: ExportArgs) -> Result<Report, CliEr
     let source_reference = source.reference.clone().unwrap_or_else(|| "latest".to_string());
     let tags: Vec<String> = source.tag().map(|t| vec![t.to_string()]).unwrap_or_default();
     let report = copy(source.store.as_ref(), &source_reference, &tarball, &tags, &options).await?;
+    let carried = carry_crls(source.store.as_ref(), &tarball, &report).await?;
     tarball.finish().await?;
-    Ok(copy_report("exported", &source.display, &args.file.display().to_string(), &report))
+    let mut shown = copy_report("exported", &source.display, &args.file.display().to_string(), &report);
+    if carried > 0 {
+        shown.lines.push(format!("attached {carried} CRL(s) to the signatures for offline revocation checks"));
+    }
+    if let serde_json::Value::Object(map) = &mut shown.json {
+        map.insert("crls".into(), json!(carried));
+    }
+    Ok(shown)
 }
 
 /// `nv2 import <file.tar> <target>`: loads an exported tarball, tags last.
@@ -91,6 +102,28 @@ pub async fn run_import(ctx: &Context, args: ImportArgs) -> Result<Report, CliEr
     let options = CopyOptions { referrers: true, progress: ctx.progress(), ..CopyOptions::default() };
     let report = copy(&tarball, &root_tag, target_store.as_ref(), &[tag], &options).await?;
     Ok(copy_report("imported", &args.file.display().to_string(), &target_display, &report))
+}
+
+/// Attaches to every exported signature the CRLs its chain names (already attached in the source, else downloaded),
+/// so verification on the far side of an air gap can check revocation without reaching the distribution points.
+async fn carry_crls(source: &dyn ContentStore, tarball: &OciLayoutTar, report: &CopyReport) -> Result<usize, CliError> {
+    let fetcher = CrlFetcher::new(DEFAULT_FETCH_TIMEOUT).map_err(CliError::Failed)?;
+    let mut carried = 0;
+    let signatures =
+        report.referrers.iter().filter(|d| d.artifact_type.as_deref() == Some(media_types::NOTARY_SIGNATURE));
+    for descriptor in signatures {
+        let found = [fetch_signature(tarball, descriptor.clone()).await?];
+        let urls = crl_urls(&found);
+        if urls.is_empty() {
+            continue;
+        }
+        let mut crls = attached_crls(source, &found).await?;
+        let missing: Vec<String> = urls.into_iter().filter(|u| !crls.contains(u)).collect();
+        crls.extend_missing(fetcher.fetch(&missing).await);
+        carried += crls.len();
+        attach_crls(tarball, descriptor, &crls).await?;
+    }
+    Ok(carried)
 }
 
 fn copy_report(verb: &str, from: &str, to: &str, report: &CopyReport) -> Report {

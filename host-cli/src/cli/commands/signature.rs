@@ -100,9 +100,12 @@ pub async fn verify_resolved(
     let policy = ctx.config().oci_policy()?;
     let statement = policy.document.statement_for(&target.scope).map_err(crate::verify::VerifyError::from)?;
     let stores = ctx.config().load_trust_stores(Some(&statement.rules.trust_stores))?;
+    let fetcher =
+        crate::revocation::CrlFetcher::new(crate::revocation::DEFAULT_FETCH_TIMEOUT).map_err(CliError::Failed)?;
     let settings = VerifySettings {
         user_metadata: user_metadata.clone(),
         max_signatures,
+        crl_fetcher: Some(&fetcher),
         ..VerifySettings::at(crate::clock::now())
     };
     let verification =
