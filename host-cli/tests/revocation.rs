@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use nv2_core::crypto::{KeyKind, SigningKey};
-use nv2_core::time::Timestamp;
 use nv2_core::x509::issue::{self, CertificateSpec, CrlSpec, Issuer, RevokedEntry};
 
 const NV2: &str = env!("CARGO_BIN_EXE_nv2");

@@ -202,7 +202,7 @@ impl CrlFetcher {
                     }
                     Err(reason) => {
                         tracing::warn!(url = %url, %reason, "CRL download failed; trying the cache");
-                        self.from_cache(&url)
+                        self.cached(&url)
                     }
                 };
                 (url, bytes)
@@ -247,7 +247,7 @@ impl CrlFetcher {
         }
     }
 
-    fn from_cache(&self, url: &str) -> Option<Vec<u8>> {
+    fn cached(&self, url: &str) -> Option<Vec<u8>> {
         let path = self.cache_path(url)?;
         let bytes = std::fs::read(path).ok()?;
         (bytes.len() <= MAX_CRL_BYTES).then_some(bytes)
