@@ -1,5 +1,6 @@
 //! nv2-bench: pushes, pulls, manifest reads and referrers listings against nv2-registry, zot and the CNCF
-//! distribution registry, each started here on 127.0.0.1 with a fresh data directory, and prints a table of ratios.
+//! distribution registry, each started here on 127.0.0.1 with a fresh data directory, and prints a table of ratios;
+//! and (`sign-verify`, in [`sign_verify`]) `nv2 sign`/`verify` against `notation sign`/`verify`.
 //!
 //! A benchmark, not a test: `nv2-bench registry --nv2 target/release/nv2-registry` (zot and `registry` are taken from
 //! `--peers-dir`, default `$HOME/.cache/nv2/peers/bin`, where `.ci/install-peers.sh --bench` puts them, unless given
@@ -15,11 +16,15 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use sha2::{Digest as _, Sha256};
 
+mod sign_verify;
+
 /// Command line: one subcommand per benchmark, so more can be added next to `registry`.
 #[derive(Parser, Debug)]
 enum Cli {
     /// nv2-registry against zot and distribution: push/pull, manifest GET load, referrers, RSS.
     Registry(Args),
+    /// `nv2 sign`/`nv2 verify` against `notation sign`/`notation verify`: whole-process time, median and p90.
+    SignVerify(sign_verify::Args),
 }
 
 /// Options of `nv2-bench registry`.
@@ -410,8 +415,20 @@ fn shell(cmd: &str, args: &[&str]) -> String {
 }
 
 #[tokio::main]
-async fn main() {
-    let Cli::Registry(mut args) = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    match Cli::parse() {
+        Cli::Registry(args) => registry(args).await,
+        Cli::SignVerify(args) => {
+            if let Err(message) = sign_verify::run(args) {
+                eprintln!("nv2-bench: {message}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    std::process::ExitCode::SUCCESS
+}
+
+async fn registry(mut args: Args) {
     if args.quick {
         args.scale = args.scale.min(0.25);
         args.seconds = args.seconds.min(2);

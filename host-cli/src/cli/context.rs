@@ -54,7 +54,8 @@ impl Context {
                 Err(_) => CredentialSource::Anonymous,
             },
         };
-        let settings = self.config.settings().unwrap_or_default();
+        // A malformed config.json is an error here too: ignoring it would silently drop its insecureRegistries.
+        let settings = self.config.settings()?;
         let options = ClientOptions {
             plain_http: self.global.plain_http,
             plain_http_hosts: settings.insecure_registries.clone(),

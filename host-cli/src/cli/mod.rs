@@ -119,7 +119,9 @@ fn docker_pull(args: Vec<OsString>) -> ExitCode {
 }
 
 fn init_logging(debug: bool) {
-    let filter = if debug { "nv2_cli=debug,nv2_core=debug,info" } else { "warn" };
+    // The registry client's warnings reach the person through the report (`warning: ...`, or `warnings` in JSON);
+    // logging them too would print each twice, and break `--output json`'s "only warnings on stderr".
+    let filter = if debug { "nv2_cli=debug,nv2_core=debug,info" } else { "warn,nv2_cli::registry::client=error" };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("NV2_LOG").unwrap_or_else(|_| filter.into()))
         .with_writer(std::io::stderr)
