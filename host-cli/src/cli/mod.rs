@@ -53,7 +53,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     };
     init_logging(cli.global.debug);
     let format = cli.global.output;
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match runtime_for(&cli.command) {
         Ok(runtime) => runtime,
         Err(e) => {
             output::print_error(format, "runtime", &format!("cannot start the async runtime: {e}"), None);
@@ -90,7 +90,7 @@ fn docker_pull(args: Vec<OsString>) -> ExitCode {
     };
     let format = cli.global.output;
     let ctx = Context::new(cli.global.clone());
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             output::print_error(format, "runtime", &format!("cannot start the async runtime: {e}"), None);
@@ -115,6 +115,15 @@ fn docker_pull(args: Vec<OsString>) -> ExitCode {
             output::print_error(format, "failed", &format!("verified {pinned}, but {message}"), None);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The async runtime for `command`: one thread for ordinary commands (their concurrency is I/O on one task and
+/// they should start in milliseconds), worker threads for the long-running servers the demo embeds.
+fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
+    match command {
+        Command::Demo(_) => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
     }
 }
 

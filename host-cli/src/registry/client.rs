@@ -8,7 +8,7 @@
 //! one upload chunk), so a retry never needs to re-read a stream.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use base64ct::{Base64, Encoding};
 use nv2_core::oci::{OciError, Reference};
@@ -41,7 +41,13 @@ pub struct RegistryClient {
 }
 
 struct Shared {
+    /// The client for plain-HTTP URLs: no root certificates to load (localhost verification starts in
+    /// milliseconds); redirects to HTTPS are not followed by it but handed to [`Shared::tls`].
     http: reqwest::Client,
+    /// The client for HTTPS URLs, built on first use with the system roots plus `--ca-file`.
+    tls: OnceLock<Result<reqwest::Client, String>>,
+    /// `--ca-file` certificates, read when the client is made so a bad file is reported at once.
+    extra_roots: Vec<reqwest::Certificate>,
     options: ClientOptions,
     credentials: Mutex<HashMap<String, Credential>>,
     tokens: TokenCache,
@@ -61,24 +67,24 @@ impl RegistryClient {
                 options.chunk_size
             )));
         }
-        let mut builder = reqwest::Client::builder()
-            .user_agent(options.user_agent.clone())
-            .connect_timeout(options.connect_timeout)
-            .read_timeout(options.read_timeout)
-            .redirect(reqwest::redirect::Policy::limited(10))
-            .danger_accept_invalid_certs(options.insecure_skip_tls_verify);
-        for der in native_roots() {
-            builder = builder.add_root_certificate(der);
-        }
-        if let Some(path) = &options.ca_file {
-            for certificate in ca_file_roots(path)? {
-                builder = builder.add_root_certificate(certificate);
+        let extra_roots = match &options.ca_file {
+            Some(path) => ca_file_roots(path)?,
+            None => Vec::new(),
+        };
+        // Plain HTTP never leaves plain HTTP by itself: an HTTPS redirect target is fetched with the TLS client.
+        let plain_only = reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.url().scheme() != "http" || attempt.previous().len() >= 10 {
+                attempt.stop()
+            } else {
+                attempt.follow()
             }
-        }
-        let http = builder.build().map_err(|e| ClientError::Http(e.to_string()))?;
+        });
+        let http = base_builder(&options).redirect(plain_only).build().map_err(|e| ClientError::Http(e.to_string()))?;
         Ok(RegistryClient {
             shared: Arc::new(Shared {
                 http,
+                tls: OnceLock::new(),
+                extra_roots,
                 options,
                 credentials: Mutex::default(),
                 tokens: TokenCache::default(),
@@ -88,6 +94,36 @@ impl RegistryClient {
                 warnings: Mutex::default(),
             }),
         })
+    }
+
+    /// The HTTPS client, built on first use (system roots are read only by runs that need them).
+    fn tls(&self) -> Result<&reqwest::Client, ContentError> {
+        let built = self.shared.tls.get_or_init(|| {
+            let mut builder = base_builder(&self.shared.options).redirect(reqwest::redirect::Policy::limited(10));
+            for der in native_roots().into_iter().chain(self.shared.extra_roots.iter().cloned()) {
+                builder = builder.add_root_certificate(der);
+            }
+            builder.build().map_err(|e| e.to_string())
+        });
+        built.as_ref().map_err(|reason| ContentError::Unreachable { store: "TLS".to_owned(), reason: reason.clone() })
+    }
+
+    /// The client for `url`: HTTPS through the TLS client, plain HTTP through the root-less one.
+    pub(super) fn client_for(&self, url: &Url) -> Result<&reqwest::Client, ContentError> {
+        if url.scheme() == "https" {
+            self.tls()
+        } else {
+            Ok(&self.shared.http)
+        }
+    }
+
+    /// [`RegistryClient::client_for`] a URL given as text (token realms); unparseable text gets the plain client
+    /// and fails where it is used, with the error naming it.
+    pub(super) fn client_for_text(&self, url: &str) -> Result<&reqwest::Client, ContentError> {
+        match Url::parse(url) {
+            Ok(url) => self.client_for(&url),
+            Err(_) => Ok(&self.shared.http),
+        }
     }
 
     /// The options the client was built with.
@@ -119,7 +155,7 @@ impl RegistryClient {
         let url = self.base_url(registry)?.join("v2/").map_err(|e| invalid_registry(registry, e))?;
         let credential = self.credential(registry, registry).await?;
         let rejected = |reason: String| ContentError::Unauthorized { store: registry.to_owned(), reason };
-        let mut request = self.shared.http.get(url.clone());
+        let mut request = self.client_for(&url)?.get(url.clone());
         if let Credential::Basic { username, password } = &credential {
             request = request.header(AUTHORIZATION, basic_header(username, password, registry)?);
         }
@@ -143,7 +179,8 @@ impl RegistryClient {
             .collect();
         match challenge::parse(values.iter().map(String::as_str)) {
             Some(Challenge::Bearer { realm, service, .. }) if !credential.is_none() => {
-                token::fetch(&self.shared.http, registry, &realm, service.as_deref(), &[], &credential).await?;
+                token::fetch(self.client_for_text(&realm)?, registry, &realm, service.as_deref(), &[], &credential)
+                    .await?;
                 Ok(())
             }
             _ if credential.is_none() => Err(rejected("no credentials given".to_owned())),
@@ -258,7 +295,12 @@ impl RegistryClient {
             if let (true, Some(value)) = (own_origin, &authorization) {
                 request.headers_mut().insert(AUTHORIZATION, value.clone());
             }
-            let response = self.shared.http.execute(request).await.map_err(|e| transport_error(store, &url, &e))?;
+            let response =
+                self.client_for(&url)?.execute(request).await.map_err(|e| transport_error(store, &url, &e))?;
+            if let Some(target) = https_redirect(&url, &response) {
+                // A plain-HTTP registry sending a blob to HTTPS storage: fetched without the registry's credentials.
+                return self.tls()?.get(target.clone()).send().await.map_err(|e| transport_error(store, &target, &e));
+            }
             if response.status() != StatusCode::UNAUTHORIZED || retried || !own_origin {
                 return Ok(response);
             }
@@ -287,9 +329,9 @@ impl RegistryClient {
                         }
                     }
                     self.shared.tokens.forget(&key);
+                    let http = self.client_for_text(&realm)?;
                     let (value, valid_for) =
-                        token::fetch(&self.shared.http, store, &realm, service.as_deref(), &wanted, &credential)
-                            .await?;
+                        token::fetch(http, store, &realm, service.as_deref(), &wanted, &credential).await?;
                     self.shared.tokens.put(key.clone(), value.clone(), valid_for);
                     value
                 }
@@ -366,6 +408,24 @@ fn invalid_registry(registry: &str, _error: impl std::fmt::Display) -> ContentEr
         registry: registry.chars().take(96).collect(),
         reason: "not a valid host[:port]",
     })
+}
+
+/// The settings both HTTP clients share.
+fn base_builder(options: &ClientOptions) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(options.user_agent.clone())
+        .connect_timeout(options.connect_timeout)
+        .read_timeout(options.read_timeout)
+        .danger_accept_invalid_certs(options.insecure_skip_tls_verify)
+}
+
+/// The HTTPS target of a redirect answered to a plain-HTTP request (which the plain client does not follow).
+fn https_redirect(url: &Url, response: &Response) -> Option<Url> {
+    if url.scheme() != "http" || !response.status().is_redirection() {
+        return None;
+    }
+    let location = response.headers().get(reqwest::header::LOCATION)?.to_str().ok()?;
+    url.join(location).ok().filter(|target| target.scheme() == "https")
 }
 
 /// The system's root certificates that rustls accepts (one unparseable system certificate must not make every
