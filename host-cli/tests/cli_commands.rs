@@ -430,8 +430,11 @@ fn max_signatures_bounds_how_many_are_examined() {
     // Signatures are examined in the registry's order (by digest): re-sign until the good one comes last, so the
     // two bad ones are examined first. Each try has a 1 in 3 chance; signature delete removes misplaced ones.
     let mut good = None;
-    for _ in 0..40 {
-        let signature = sign(&user, &["--key", "good", &reference]);
+    for attempt in 0..40 {
+        // Each attempt signs different metadata: a same-second re-sign would otherwise be byte-identical
+        // (deterministic ECDSA, one-second signing time) and sort where the last one did.
+        let metadata = format!("attempt={attempt}");
+        let signature = sign(&user, &["--key", "good", "-m", &metadata, &reference]);
         if signatures(&user, &reference).last() == Some(&signature) {
             good = Some(signature);
             break;
