@@ -1,6 +1,8 @@
 //! nv2-bench: pushes, pulls, manifest reads and referrers listings against nv2-registry, zot and the CNCF
 //! distribution registry, each started here on 127.0.0.1 with a fresh data directory, and prints a table of ratios.
 //!
+//! `nv2-bench admission` measures the admission server instead (see `admission.rs`).
+//!
 //! A benchmark, not a test: `nv2-bench registry --nv2 target/release/nv2-registry` (zot and `registry` are taken from
 //! `--peers-dir`, default `$HOME/.cache/nv2/peers/bin`, where `.ci/install-peers.sh --bench` puts them, unless given
 //! with `--zot` / `--distribution`). Registries not found are reported as n/a. `--quick` (or `--scale`) shrinks the
@@ -13,6 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+
+mod admission;
 use sha2::{Digest as _, Sha256};
 
 /// Command line: one subcommand per benchmark, so more can be added next to `registry`.
@@ -20,6 +24,8 @@ use sha2::{Digest as _, Sha256};
 enum Cli {
     /// nv2-registry against zot and distribution: push/pull, manifest GET load, referrers, RSS.
     Registry(Args),
+    /// The admission server: native pipeline against the policy module in wasmtime, provider latency warm and cold.
+    Admission(admission::Args),
 }
 
 /// Options of `nv2-bench registry`.
@@ -411,7 +417,10 @@ fn shell(cmd: &str, args: &[&str]) -> String {
 
 #[tokio::main]
 async fn main() {
-    let Cli::Registry(mut args) = Cli::parse();
+    let mut args = match Cli::parse() {
+        Cli::Registry(args) => args,
+        Cli::Admission(args) => return admission::main(args).await,
+    };
     if args.quick {
         args.scale = args.scale.min(0.25);
         args.seconds = args.seconds.min(2);

@@ -193,27 +193,21 @@ fn read_snapshot(dir: &ConfigDir, generation: u64) -> Result<PolicySnapshot, Adm
                 .map_err(|e| AdmissionError::PolicyDir { path: rules_path.clone(), reason: e.to_string() })?
         }
     };
-    let sbom_stores = rules
-        .sbom_trusted_stores
-        .iter()
-        .map(|s| StoreRef::parse(s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| AdmissionError::PolicyDir { path: rules_path.clone(), reason: format!("sbomTrustedStores: {e}") })?;
+    let sbom_stores =
+        rules.sbom_trusted_stores.iter().map(|s| StoreRef::parse(s)).collect::<Result<Vec<_>, _>>().map_err(|e| {
+            AdmissionError::PolicyDir { path: rules_path.clone(), reason: format!("sbomTrustedStores: {e}") }
+        })?;
     if let Some(missing) = sbom_stores.iter().find(|s| !stores.contains_key(&store_key(s))) {
         return Err(AdmissionError::PolicyDir {
             path: rules_path,
-            reason: format!("sbomTrustedStores names {}:{}, which has no certificates", missing.kind.name(), missing.name),
+            reason: format!(
+                "sbomTrustedStores names {}:{}, which has no certificates",
+                missing.kind.name(),
+                missing.name
+            ),
         });
     }
-    Ok(PolicySnapshot {
-        generation,
-        policy_text,
-        document: policy.document,
-        stores,
-        rules,
-        sbom_stores,
-        fingerprint,
-    })
+    Ok(PolicySnapshot { generation, policy_text, document: policy.document, stores, rules, sbom_stores, fingerprint })
 }
 
 /// `type:name`, the key of a store.

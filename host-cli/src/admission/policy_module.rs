@@ -143,7 +143,11 @@ impl PolicyModule {
         let engine = Engine::new(&config).map_err(|e| load(format!("{e:#}")))?;
         let module = Module::new(&engine, bytes).map_err(|e| load(format!("{e:#}")))?;
         if let Some(import) = module.imports().next() {
-            return Err(abi(format!("it imports {}::{}; a policy module has no imports", import.module(), import.name())));
+            return Err(abi(format!(
+                "it imports {}::{}; a policy module has no imports",
+                import.module(),
+                import.name()
+            )));
         }
         let linker: Linker<StoreLimits> = Linker::new(&engine);
         let pre = linker.instantiate_pre(&module).map_err(|e| abi(format!("{e:#}")))?;

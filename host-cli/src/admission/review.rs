@@ -21,7 +21,9 @@ pub enum ReviewError {
     #[error("the body is not JSON: {0}")]
     NotJson(String),
     /// Another kind or API version.
-    #[error("expected an AdmissionReview of apiVersion admission.k8s.io/v1, got kind {kind:?} apiVersion {api_version:?}")]
+    #[error(
+        "expected an AdmissionReview of apiVersion admission.k8s.io/v1, got kind {kind:?} apiVersion {api_version:?}"
+    )]
     WrongKind {
         /// `kind` as sent.
         kind: String,
@@ -67,7 +69,8 @@ impl AdmissionRequest {
         let request = review.get("request").filter(|r| r.is_object()).ok_or(ReviewError::Missing("request"))?;
         let uid = request.get("uid").filter(|u| u.as_str().is_some_and(|u| !u.is_empty()));
         let uid = uid.cloned().ok_or(ReviewError::Missing("request.uid"))?;
-        let operation = request.get("operation").and_then(Value::as_str).ok_or(ReviewError::Missing("request.operation"))?;
+        let operation =
+            request.get("operation").and_then(Value::as_str).ok_or(ReviewError::Missing("request.operation"))?;
         let resource_kind = request.get("kind").and_then(|k| k.get("kind")).and_then(Value::as_str);
         let images_of = |object: Option<&Value>| match (object, resource_kind) {
             (Some(object), Some(kind)) if object.is_object() => images(kind, object),

@@ -57,8 +57,12 @@ pub(super) async fn check(
     }
     match snapshot.rules.require_sbom {
         false => Ok(()),
-        true if why_not.is_empty() => Err(Refusal::Verdict(format!("{pinned} has no SBoM referrer, and one is required"))),
-        true => Err(Refusal::Verdict(format!("no SBoM of {pinned} has a signature that verifies ({})", why_not.join("; ")))),
+        true if why_not.is_empty() => {
+            Err(Refusal::Verdict(format!("{pinned} has no SBoM referrer, and one is required")))
+        }
+        true => {
+            Err(Refusal::Verdict(format!("no SBoM of {pinned} has a signature that verifies ({})", why_not.join("; "))))
+        }
     }
 }
 

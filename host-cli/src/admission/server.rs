@@ -104,7 +104,8 @@ pub async fn serve(
 /// Routes one request.
 async fn handle(app: &App, client_certificate: bool, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = request.uri().path().to_string();
-    let admission_route = matches!(path.as_str(), "/gatekeeper/verify" | "/gatekeeper/mutate" | "/validate" | "/mutate");
+    let admission_route =
+        matches!(path.as_str(), "/gatekeeper/verify" | "/gatekeeper/mutate" | "/validate" | "/mutate");
     match (request.method(), path.as_str()) {
         (&Method::GET, "/healthz") => return text(StatusCode::OK, "ok"),
         (_, "/healthz") => return text(StatusCode::METHOD_NOT_ALLOWED, "use GET /healthz"),
@@ -113,7 +114,10 @@ async fn handle(app: &App, client_certificate: bool, request: Request<Incoming>)
         _ => return text(StatusCode::NOT_FOUND, &format!("no route {path}")),
     }
     if app.require_client_certificate && !client_certificate {
-        return text(StatusCode::UNAUTHORIZED, &format!("{path} requires a client certificate issued by the client CA"));
+        return text(
+            StatusCode::UNAUTHORIZED,
+            &format!("{path} requires a client certificate issued by the client CA"),
+        );
     }
     let body = match tokio::time::timeout(IO_TIMEOUT, Limited::new(request.into_body(), MAX_BODY_BYTES).collect()).await
     {
@@ -169,7 +173,9 @@ async fn admission_review(app: &App, body: &[u8], mutate: bool) -> Response<Full
     let refusals: Vec<(String, String)> = must_verify
         .iter()
         .zip(&outcomes)
-        .filter_map(|(image, outcome)| outcome.as_ref().err().map(|reason| (image.clone(), gatekeeper::one_line(reason))))
+        .filter_map(|(image, outcome)| {
+            outcome.as_ref().err().map(|reason| (image.clone(), gatekeeper::one_line(reason)))
+        })
         .collect();
     let patch: Option<Vec<Value>> = mutate.then(|| {
         request

@@ -56,9 +56,8 @@ fn read_pem(path: &Path) -> Result<Vec<u8>, AdmissionError> {
 
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, AdmissionError> {
     let bytes = read_pem(path)?;
-    let certificates = rustls_pemfile::certs(&mut bytes.as_slice())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| tls_error(path, e))?;
+    let certificates =
+        rustls_pemfile::certs(&mut bytes.as_slice()).collect::<Result<Vec<_>, _>>().map_err(|e| tls_error(path, e))?;
     if certificates.is_empty() {
         return Err(tls_error(path, "no PEM CERTIFICATE in the file"));
     }

@@ -190,11 +190,17 @@ impl ImageVerifier {
         descriptor: &Descriptor,
     ) -> Result<VerifiedImage, Refusal> {
         let verdict = self
-            .module_verdict(repository, snapshot, pinned, descriptor, PolicySpec {
-                document: Some(serde_json::Value::String(snapshot.policy_text.clone())),
-                reference: Some(pinned.to_string()),
-                ..PolicySpec::default()
-            })
+            .module_verdict(
+                repository,
+                snapshot,
+                pinned,
+                descriptor,
+                PolicySpec {
+                    document: Some(serde_json::Value::String(snapshot.policy_text.clone())),
+                    reference: Some(pinned.to_string()),
+                    ..PolicySpec::default()
+                },
+            )
             .await?;
         let verified = VerifiedImage {
             verified: true,
