@@ -2,6 +2,8 @@
 //! distribution registry, each started here on 127.0.0.1 with a fresh data directory, and prints a table of ratios;
 //! and (`sign-verify`, in [`sign_verify`]) `nv2 sign`/`verify` against `notation sign`/`verify`.
 //!
+//! `nv2-bench admission` measures the admission server instead (see `admission.rs`).
+//!
 //! A benchmark, not a test: `nv2-bench registry --nv2 target/release/nv2-registry` (zot and `registry` are taken from
 //! `--peers-dir`, default `$HOME/.cache/nv2/peers/bin`, where `.ci/install-peers.sh --bench` puts them, unless given
 //! with `--zot` / `--distribution`). Registries not found are reported as n/a. `--quick` (or `--scale`) shrinks the
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use sha2::{Digest as _, Sha256};
 
+mod admission;
 mod sign_verify;
 
 /// Command line: one subcommand per benchmark, so more can be added next to `registry`.
@@ -25,6 +28,8 @@ enum Cli {
     Registry(Args),
     /// `nv2 sign`/`nv2 verify` against `notation sign`/`notation verify`: whole-process time, median and p90.
     SignVerify(sign_verify::Args),
+    /// The admission server: native pipeline against the policy module in wasmtime, provider latency warm and cold.
+    Admission(admission::Args),
 }
 
 /// Options of `nv2-bench registry`.
@@ -424,6 +429,7 @@ async fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::FAILURE;
             }
         }
+        Cli::Admission(args) => admission::main(args).await,
     }
     std::process::ExitCode::SUCCESS
 }

@@ -13,11 +13,13 @@
 //! - [`sign`] and [`verify`]: signing and verifying artifacts in any content store; [`revocation`]: their CRLs.
 //! - [`build`]: reproducible OCI images from a directory, a `docker save` tarball or an OCI layout.
 //! - [`sbom`]: SPDX 2.3 and CycloneDX 1.5 SBoMs of an image's files and packages, attached as referrers.
+//! - [`admission`]: `nv2 admission serve`, the Kubernetes admission server (Gatekeeper provider, webhooks).
 //! - [`demo`]: `nv2 demo`, the prototype-2 story on in-process registries.
 //! - [`cli`]: the command line.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod admission;
 pub mod atomic_file;
 pub mod auth;
 pub mod build;

@@ -125,6 +125,9 @@ pub enum Command {
     /// The docker CLI plugin face (`docker nv2 ...`).
     #[command(subcommand)]
     Docker(DockerCommand),
+    /// The Kubernetes admission server (Gatekeeper external data provider and admission webhooks).
+    #[command(subcommand)]
+    Admission(AdmissionCommand),
     /// Print a shell completion script.
     Completion {
         /// The shell.
@@ -824,4 +827,58 @@ pub enum DockerCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+}
+
+/// `nv2 admission ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdmissionCommand {
+    /// Serve HTTPS: /gatekeeper/verify, /gatekeeper/mutate, /validate, /mutate, /healthz (see deploy/README.md).
+    /// Registry credentials come from --registry-config (default: the docker config); --plain-http applies.
+    Serve(AdmissionServeArgs),
+}
+
+/// `nv2 admission serve` flags.
+#[derive(Debug, Clone, Args)]
+pub struct AdmissionServeArgs {
+    /// Address to listen on (`127.0.0.1:0` picks a free port; the chosen address is printed).
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8443")]
+    pub listen: std::net::SocketAddr,
+    /// PEM certificate chain of the server (leaf first).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+    /// PEM private key of the server.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+    /// PEM CA certificate(s) of the clients: the admission routes then require a client certificate (/healthz
+    /// never does).
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+    /// Trust policy directory in notation's layout (trustpolicy.oci.json, truststore/, optional admission.json).
+    #[arg(long, value_name = "DIR")]
+    pub policy_dir: PathBuf,
+    /// The policy module (default: $NV2_POLICY_MODULE, else nv2-policy.wasm beside the nv2 executable, else
+    /// wasm/dist/nv2-policy.wasm of the source checkout).
+    #[arg(long, value_name = "FILE")]
+    pub policy_module: Option<PathBuf>,
+    /// How long a verdict (and a tag's digest) is reused.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = seconds)]
+    pub cache_ttl: std::time::Duration,
+    /// Most images verified at once.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_concurrency: u32,
+    /// Longest an image may take before it is refused (keep it below the webhook timeout).
+    #[arg(long, value_name = "DURATION", default_value = "8s", value_parser = seconds)]
+    pub deadline: std::time::Duration,
+    /// Fuel per policy-module call (about one unit per wasm instruction).
+    #[arg(long, value_name = "UNITS", default_value_t = crate::admission::policy_module::DEFAULT_FUEL)]
+    pub fuel: u64,
+    /// Most signatures examined per image.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub max_signatures: u32,
+}
+
+/// A duration flag (`60s`, `2m`, `1h30m`).
+fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    let seconds = super::flag_values::duration_seconds(text)?;
+    Ok(std::time::Duration::from_secs(u64::try_from(seconds).unwrap_or(u64::MAX)))
 }

@@ -166,6 +166,7 @@ pub async fn run(ctx: &Context, command: Command) -> Result<Report, CliError> {
         Command::Sbom(command) => commands::build::run_sbom(ctx, command).await,
         Command::Demo(args) => commands::demo::run_demo(ctx, args).await,
         Command::Docker(command) => commands::demo::run_docker(command),
+        Command::Admission(command) => crate::admission::command::run(ctx, command).await,
         Command::Key(command) => commands::key::run(ctx, command),
         Command::Cert(command) => commands::cert::run(ctx, command),
         Command::Policy(command) => commands::policy::run(ctx, command),
