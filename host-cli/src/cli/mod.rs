@@ -119,10 +119,11 @@ fn docker_pull(args: Vec<OsString>) -> ExitCode {
 }
 
 /// The async runtime for `command`: one thread for ordinary commands (their concurrency is I/O on one task and
-/// they should start in milliseconds), worker threads for the long-running servers the demo embeds.
+/// they should start in milliseconds), worker threads for the servers: the admission server and the registries
+/// the demo embeds.
 fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
     match command {
-        Command::Demo(_) => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        Command::Demo(_) | Command::Admission(_) => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
         _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
     }
 }
