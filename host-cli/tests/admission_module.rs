@@ -1,8 +1,9 @@
-//! The admission server's policy-module host against hostile modules (WAT): one that never returns is stopped by
-//! fuel, one that grows memory without bound by the memory cap, and modules that import something or speak
+//! The admission server's policy-module host against hostile modules (WAT): one that never returns is interrupted
+//! at its time budget (epoch interruption), one that grows memory without bound by the memory cap, and modules that import something or speak
 //! another ABI version are refused at load. And the real module answers a request.
 
 use std::path::Path;
+use std::time::Duration;
 
 use nv2_cli::admission::{ModuleError, ModuleLimits, PolicyModule};
 
@@ -26,10 +27,20 @@ fn load(text: &str, limits: ModuleLimits) -> Result<PolicyModule, ModuleError> {
 }
 
 #[test]
-fn a_module_that_never_returns_runs_out_of_fuel() {
-    let looping =
-        load(&module(1, "(loop (br 0)) i64.const 0"), ModuleLimits { fuel: 10_000_000, ..Default::default() }).unwrap();
-    assert!(matches!(looping.verify(b"{}"), Err(ModuleError::OutOfFuel { fuel: 10_000_000 })));
+fn a_module_that_never_returns_is_interrupted_at_its_time_budget() {
+    let looping = load(
+        &module(1, "(loop (br 0)) i64.const 0"),
+        ModuleLimits { time: Duration::from_millis(200), ..Default::default() },
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let result = looping.verify(b"{}");
+    let took = started.elapsed();
+    assert!(
+        matches!(result, Err(ModuleError::TimedOut { budget }) if budget == Duration::from_millis(200)),
+        "{result:?}"
+    );
+    assert!(took >= Duration::from_millis(200) && took < Duration::from_secs(5), "interrupted after {took:?}");
 }
 
 #[test]

@@ -262,3 +262,129 @@ fn five_hundred_concurrent_reviews_for_thirty_seconds_all_get_answers() {
     assert!(answered >= 500, "every worker got answers: {answered}");
     eprintln!("load: {answered} reviews answered in 30 s by 500 concurrent clients");
 }
+
+/// Writes `files` into a fresh timestamped directory of `root` and points `..data` at it, as the kubelet updates
+/// a ConfigMap volume: the visible names are links into `..data`, and an update swaps that one link atomically.
+#[cfg(unix)]
+fn configmap_generation(root: &std::path::Path, generation: u32, files: &[(&str, Vec<u8>)]) {
+    let stamped = format!("..2026_12_02_01_00_0{generation}.{generation}");
+    for (name, bytes) in files {
+        let path = root.join(&stamped).join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let staged = root.join("..data_tmp");
+    std::os::unix::fs::symlink(&stamped, &staged).unwrap();
+    std::fs::rename(&staged, root.join("..data")).unwrap();
+    for top in files.iter().map(|(name, _)| name.split('/').next().unwrap()) {
+        let link = root.join(top);
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(format!("..data/{top}"), &link).unwrap();
+        }
+    }
+}
+
+/// An SPDX 2.3 document listing `packages` (name, version, declared licence).
+fn spdx(packages: &[(&str, &str, &str)]) -> Vec<u8> {
+    let listed: Vec<Value> = packages
+        .iter()
+        .enumerate()
+        .map(|(i, (name, version, license))| {
+            json!({"SPDXID": format!("SPDXRef-Package-{i}"), "name": name, "versionInfo": version,
+                   "downloadLocation": "NOASSERTION", "licenseDeclared": license})
+        })
+        .collect();
+    json!({"spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT", "name": "app",
+           "documentNamespace": "https://example.com/spdx/app", "creationInfo": {"created": "2026-12-02T00:00:00Z",
+           "creators": ["Tool: test"]}, "packages": listed})
+    .to_string()
+    .into_bytes()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_configmap_mounted_policy_dir_with_sbom_rules_is_followed_and_reloaded() {
+    let world = World::build();
+    let (good, mallory, repo) = (&world.good, &world.mallory, &world.repository);
+    // Three more images, all signed by the trusted signer: one whose SBoM it signed too (listing log4j-core), one
+    // whose SBoM only mallory signed, and the `signed` image of the world, which has no SBoM at all.
+    let with_sbom = good.push(repo, "image with a signed SBoM");
+    good.ok(&["sign", &format!("{repo}@{with_sbom}")]);
+    let with_rogue_sbom = good.push(repo, "image with an SBoM signed by mallory");
+    good.ok(&["sign", &format!("{repo}@{with_rogue_sbom}")]);
+    let sbom_file = good.dir.path().join("sbom.spdx.json");
+    std::fs::write(&sbom_file, spdx(&[("log4j-core", "2.14.1", "Apache-2.0"), ("busybox", "1.36", "GPL-2.0-only")]))
+        .unwrap();
+    let sbom_arg = format!("{}:application/spdx+json", sbom_file.display());
+    for (subject, signer) in [(&with_sbom, good), (&with_rogue_sbom, mallory)] {
+        let attached =
+            good.ok(&["attach", "--artifact-type", "application/spdx+json", &format!("{repo}@{subject}"), &sbom_arg]);
+        let sbom = attached["descriptor"]["digest"].as_str().unwrap().to_string();
+        signer.ok(&["sign", &format!("{repo}@{sbom}")]);
+    }
+
+    // The policy directory as the kubelet mounts a ConfigMap: every name a link into `..data`.
+    let mounted = tempfile::tempdir().unwrap();
+    let policy = std::fs::read(world.policy_dir.path().join("trustpolicy.oci.json")).unwrap();
+    let certificate = std::fs::read(world.policy_dir.path().join("truststore/x509/ca/good/good.crt")).unwrap();
+    let generation = |rules: Value| {
+        vec![
+            ("trustpolicy.oci.json", policy.clone()),
+            ("truststore/x509/ca/good/good.crt", certificate.clone()),
+            ("admission.json", rules.to_string().into_bytes()),
+        ]
+    };
+    configmap_generation(mounted.path(), 1, &generation(json!({"requireSbom": true})));
+    assert!(std::fs::symlink_metadata(mounted.path().join("trustpolicy.oci.json")).unwrap().file_type().is_symlink());
+
+    let tls = Tls::make();
+    let server = Server::start(mounted.path(), &tls, false, &["--deadline", "5s"]);
+    let client = tls.client(false);
+    let validate = format!("{}/validate", server.url);
+    let judge = |uid: &'static str, digest: String| {
+        let (client, validate, repository) = (client.clone(), validate.clone(), world.repository.clone());
+        async move {
+            let image = format!("{repository}@{digest}");
+            let (status, body) = post(&client, &validate, &pod_review(uid, &[&image])).await;
+            assert_eq!(status, 200, "{body}");
+            let message = body["response"]["status"]["message"].as_str().unwrap_or_default().to_string();
+            (body["response"]["allowed"] == true, message)
+        }
+    };
+    runtime().block_on(async {
+        // requireSbom: the image with a trusted SBoM passes; the one without, and the one whose SBoM only an
+        // untrusted signer vouches for, are refused with the reason.
+        assert_eq!(judge("c1", with_sbom.clone()).await, (true, String::new()));
+        let (allowed, message) = judge("c2", world.signed.clone()).await;
+        assert!(!allowed && message.contains("has no SBoM referrer, and one is required"), "{message}");
+        let (allowed, message) = judge("c3", with_rogue_sbom.clone()).await;
+        assert!(!allowed && message.contains("no SBoM of") && message.contains("verifies"), "{message}");
+
+        // The ConfigMap is updated (the kubelet swaps `..data`): log4j-core is now denied, and GPL-2.0-only.
+        configmap_generation(
+            mounted.path(),
+            2,
+            &generation(json!({"requireSbom": true, "denyPackages": ["log4j-core"]})),
+        );
+        let mut outcome = (true, String::new());
+        for _ in 0..100 {
+            outcome = judge("c4", with_sbom.clone()).await;
+            if !outcome.0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert!(!outcome.0 && outcome.1.contains("lists denied package log4j-core 2.14.1"), "{outcome:?}");
+        configmap_generation(mounted.path(), 3, &generation(json!({"denyLicenses": ["GPL-2.0-only"]})));
+        for _ in 0..100 {
+            outcome = judge("c5", with_sbom.clone()).await;
+            if outcome.1.contains("licence") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert!(!outcome.0 && outcome.1.contains("busybox under denied licence GPL-2.0-only"), "{outcome:?}");
+        // Without requireSbom, an image with no SBoM passes the licence rule.
+        assert_eq!(judge("c6", world.signed.clone()).await, (true, String::new()));
+    });
+}

@@ -676,3 +676,55 @@ fn private_registry_with_flags_docker_config_and_login() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(user.ok(&["resolve", &format!("{repository}:v1")]).stdout, format!("{digest}\n"));
 }
+
+#[test]
+fn blob_push_fetch_and_delete_by_digest_in_a_registry_and_an_oci_layout() {
+    let registry = TestRegistry::start("");
+    let user = Nv2::new();
+    let content = b"a blob that is not empty\n".repeat(1000);
+    let file = write_file(user.root.path(), "blob.bin", &content);
+    let digest = sha256(&content);
+    let layout = user.path("layout").display().to_string();
+    let in_layout = user.json(&["blob", "push", "--oci-layout", &layout, &file]);
+    assert_eq!(digest_of(&in_layout["descriptor"]), digest, "{in_layout}");
+    let repository = format!("{}/blobs/demo", registry.host_port);
+    let stored = user.json(&["blob", "push", &repository, &file]);
+    assert_eq!(digest_of(&stored["descriptor"]), digest, "{stored}");
+
+    for (flags, target) in
+        [(vec![], format!("{repository}@{digest}")), (vec!["--oci-layout"], format!("{layout}@{digest}"))]
+    {
+        let out = user.path(&format!("fetched-{}.bin", flags.len())).display().to_string();
+        let mut args = vec!["blob", "fetch"];
+        args.extend(&flags);
+        args.extend([target.as_str(), "--output-file", out.as_str()]);
+        let fetched = user.json(&args);
+        assert_eq!(fetched["size"], content.len(), "{fetched}");
+        assert_eq!(std::fs::read(&out).unwrap(), content, "{target}");
+        // To standard output, the bytes themselves.
+        let mut args = vec!["blob", "fetch"];
+        args.extend(&flags);
+        args.push(target.as_str());
+        let raw = user.command().args(&args).output().unwrap();
+        assert!(raw.status.success(), "{target}: {}", String::from_utf8_lossy(&raw.stderr));
+        assert_eq!(raw.stdout, content, "{target}");
+    }
+
+    // An unknown digest is a one-line "not found", in both stores.
+    let missing = sha256(b"never stored");
+    for (flags, target) in
+        [(vec![], format!("{repository}@{missing}")), (vec!["--oci-layout"], format!("{layout}@{missing}"))]
+    {
+        let mut args = vec!["blob", "fetch"];
+        args.extend(&flags);
+        args.push(target.as_str());
+        let refused = user.run(&args);
+        assert_eq!(refused.code, 1, "{}", refused.describe());
+        assert!(refused.stderr.contains("not found") && refused.stderr.lines().count() == 1, "{}", refused.describe());
+    }
+
+    let deleted = user.json(&["blob", "delete", "--force", &format!("{repository}@{digest}")]);
+    assert_eq!(digest_of(&deleted["deleted"]), digest, "{deleted}");
+    let gone = user.run(&["blob", "fetch", &format!("{repository}@{digest}")]);
+    assert_eq!(gone.code, 1, "{}", gone.describe());
+}

@@ -63,9 +63,9 @@ fn passing_signature(verdict: &Value) -> &Value {
 /// The digests of the first-level referrers in `nv2 discover --output json` (or of a nested node), with their
 /// artifact types.
 fn discovered(node: &Value) -> BTreeSet<(String, String)> {
-    node["manifests"]
+    node["referrers"]
         .as_array()
-        .expect("manifests array")
+        .expect("referrers array")
         .iter()
         .map(|m| (digest_of(m), m["artifactType"].as_str().unwrap_or_default().to_string()))
         .collect()
@@ -73,7 +73,7 @@ fn discovered(node: &Value) -> BTreeSet<(String, String)> {
 
 /// The node for `digest` among a discover node's children.
 fn child<'a>(node: &'a Value, digest: &str) -> &'a Value {
-    node["manifests"]
+    node["referrers"]
         .as_array()
         .and_then(|m| m.iter().find(|c| c["digest"] == digest))
         .unwrap_or_else(|| panic!("{digest} is not a child of {node}"))
@@ -237,6 +237,12 @@ fn oras_discover_shows_nv2_referrers_and_nv2_discover_shows_oras_attach() {
 
     let tree = user.json(&["discover", &reference]);
     assert_eq!(tree["digest"], image.as_str());
+    // The document `oras discover --format json` prints: the same members for the subject and for a referrer.
+    let members = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<BTreeSet<_>>()).unwrap_or_default();
+    assert_eq!(members(&tree), members(&discovered_by_oras), "{tree}");
+    let signature_node = |doc: &Value| child(doc, &signature).clone();
+    assert_eq!(members(&signature_node(&tree)), members(&signature_node(&discovered_by_oras)), "{tree}");
+    assert_eq!(signature_node(&tree)["annotations"], signature_node(&discovered_by_oras)["annotations"]);
     assert_eq!(
         discovered(&tree),
         BTreeSet::from([

@@ -574,7 +574,7 @@ fn malformed_and_linked_files_give_typed_errors_naming_the_file() {
         fs::remove_file(&key_path).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &key_path).unwrap();
         let err = config.load_signing_key(None).unwrap_err();
-        assert!(matches!(err, ConfigError::Symlink { .. }) && err.to_string().contains("k.key"), "{err}");
+        assert!(matches!(err, ConfigError::SymlinkOutside { .. }) && err.to_string().contains("k.key"), "{err}");
     }
 
     fs::write(config.oci_policy_path(), br#"{"version":"1.0","trustPolicies":[]}"#).unwrap();

@@ -230,6 +230,9 @@ impl ContentStore for RecordingStore {
     async fn resolve(&self, reference: &str) -> Result<Descriptor, ContentError> {
         self.inner.resolve(reference).await
     }
+    async fn resolve_blob(&self, digest: &Digest) -> Result<Descriptor, ContentError> {
+        self.inner.resolve_blob(digest).await
+    }
     async fn exists(&self, descriptor: &Descriptor) -> Result<bool, ContentError> {
         self.inner.exists(descriptor).await
     }
@@ -396,6 +399,9 @@ impl ContentStore for LyingStore<'_> {
     }
     async fn resolve(&self, reference: &str) -> Result<Descriptor, ContentError> {
         self.inner.source.resolve(reference).await
+    }
+    async fn resolve_blob(&self, digest: &Digest) -> Result<Descriptor, ContentError> {
+        self.inner.source.resolve_blob(digest).await
     }
     async fn exists(&self, descriptor: &Descriptor) -> Result<bool, ContentError> {
         self.inner.source.exists(descriptor).await

@@ -102,7 +102,7 @@ fn the_prototype_flow_across_public_private_and_air_gapped_registries() {
     // Anonymous pull works on the public registry; anonymous push does not, and stores nothing.
     let anonymous = Persona::new();
     let tree = anonymous.ok(&["discover", &format!("{public_repo}:v1")]);
-    assert_eq!(tree["manifests"].as_array().unwrap().len(), 2, "signature and SBoM: {tree}");
+    assert_eq!(tree["referrers"].as_array().unwrap().len(), 2, "signature and SBoM: {tree}");
     anonymous.fails(&["tag", &image_ref, "hijacked"], "401");
     assert!(!tags(&anonymous, &public_repo).contains(&"hijacked".to_string()));
 

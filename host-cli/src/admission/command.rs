@@ -20,7 +20,8 @@ pub async fn run(ctx: &Context, command: AdmissionCommand) -> Result<Report, Cli
         client_ca: args.client_ca,
         policy_dir: args.policy_dir,
         policy_module: args.policy_module,
-        module_limits: ModuleLimits { fuel: args.fuel, ..ModuleLimits::default() },
+        // A module call never outlives the image's deadline: its blocking thread is freed when the answer is due.
+        module_limits: ModuleLimits { time: args.deadline, ..ModuleLimits::default() },
         verifier: VerifierSettings {
             cache_ttl: args.cache_ttl,
             max_concurrency: args.max_concurrency as usize,

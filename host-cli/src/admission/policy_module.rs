@@ -4,10 +4,16 @@
 //! The module is compiled once ([`Engine`] + [`Module`]) and pre-linked ([`InstancePre`]; it has no imports).
 //! Every call gets a fresh instance: no state survives from one request to the next, and instantiating a
 //! pre-linked module with copy-on-write memory costs microseconds (`nv2-bench admission` measures it). Each call
-//! has a fuel budget (the module has no clock, so fuel is what stops a module that never returns) and a memory cap
-//! ([`StoreLimits`]), so a broken or hostile module can neither hang the server nor exhaust its memory.
+//! has a time budget and a memory cap ([`StoreLimits`]), so a broken or hostile module can neither hang the server
+//! nor exhaust its memory. The time budget is enforced with wasmtime's epoch interruption: a thread advances the
+//! engine's epoch every [`EPOCH_TICK`] and a call traps once its deadline epoch passes. Unlike a fuel budget (an
+//! instruction count), it is wall-clock time, so the server sets it to the admission deadline: a hostile request
+//! cannot keep a blocking thread busy after its answer (a refusal) was sent.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstancePre, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
@@ -20,9 +26,12 @@ pub const MODULE_FILE_NAME: &str = "nv2-policy.wasm";
 /// Environment variable naming the module when `--policy-module` is not given.
 pub const MODULE_ENV: &str = "NV2_POLICY_MODULE";
 
-/// Default fuel per call: the costliest request of the differential corpus (a 31 MiB hostile envelope) uses about
-/// 2.7·10¹⁰; an ordinary verification well under 10⁸.
-pub const DEFAULT_FUEL: u64 = 20_000_000_000;
+/// Default time budget per call. An ordinary verification takes milliseconds; the costliest request of the
+/// differential corpus (a 31 MiB hostile envelope) a few seconds. The server lowers it to its `--deadline`.
+pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(10);
+
+/// How often the engine's epoch advances: the granularity of the time budget.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Default cap on one instance's linear memory (requests are at most 64 MiB; parsing keeps a few copies).
 pub const DEFAULT_MEMORY_BYTES: usize = 1 << 30;
@@ -59,29 +68,37 @@ pub enum ModuleError {
         /// What is wrong.
         reason: String,
     },
-    /// The call used up its fuel budget.
-    #[error("the policy module did not finish within its fuel budget of {fuel} units")]
-    OutOfFuel {
+    /// The call ran past its time budget and was interrupted.
+    #[error("the policy module did not finish within its time budget of {} ms", budget.as_millis())]
+    TimedOut {
         /// The budget.
-        fuel: u64,
+        budget: Duration,
     },
     /// The call trapped (a panic inside the module, exhausted memory) or wasmtime failed.
     #[error("the policy module trapped: {0}")]
     Trap(String),
 }
 
-/// Fuel and memory given to each call.
+/// Time and memory given to each call.
 #[derive(Clone, Copy, Debug)]
 pub struct ModuleLimits {
-    /// Fuel units per call (about one per wasm instruction).
-    pub fuel: u64,
+    /// Longest one call may run (rounded up to whole [`EPOCH_TICK`]s).
+    pub time: Duration,
     /// Most linear memory per instance, in bytes.
     pub memory_bytes: usize,
 }
 
 impl Default for ModuleLimits {
     fn default() -> Self {
-        ModuleLimits { fuel: DEFAULT_FUEL, memory_bytes: DEFAULT_MEMORY_BYTES }
+        ModuleLimits { time: DEFAULT_TIME_BUDGET, memory_bytes: DEFAULT_MEMORY_BYTES }
+    }
+}
+
+impl ModuleLimits {
+    /// The budget in epoch ticks: at least one, plus one for the tick already under way when the call starts.
+    fn ticks(&self) -> u64 {
+        let tick = EPOCH_TICK.as_nanos().max(1);
+        u64::try_from(self.time.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX / 2).max(1) + 1
     }
 }
 
@@ -92,6 +109,32 @@ pub struct PolicyModule {
     pre: InstancePre<StoreLimits>,
     limits: ModuleLimits,
     path: PathBuf,
+    _ticker: EpochTicker,
+}
+
+/// The thread that advances an engine's epoch every [`EPOCH_TICK`] while its module is loaded.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (engine, stopped) = (engine.clone(), Arc::clone(&stop));
+        std::thread::Builder::new().name("nv2-epoch".into()).spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })?;
+        Ok(EpochTicker { stop })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for PolicyModule {
@@ -139,7 +182,7 @@ impl PolicyModule {
         let load = |reason: String| ModuleError::Load { path: path.to_path_buf(), reason };
         let abi = |reason: String| ModuleError::Abi { path: path.to_path_buf(), reason };
         let mut config = Config::new();
-        config.consume_fuel(true);
+        config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| load(format!("{e:#}")))?;
         let module = Module::new(&engine, bytes).map_err(|e| load(format!("{e:#}")))?;
         if let Some(import) = module.imports().next() {
@@ -151,14 +194,15 @@ impl PolicyModule {
         }
         let linker: Linker<StoreLimits> = Linker::new(&engine);
         let pre = linker.instantiate_pre(&module).map_err(|e| abi(format!("{e:#}")))?;
-        let loaded = PolicyModule { engine, module, pre, limits, path: path.to_path_buf() };
-        let mut store = loaded.store()?;
-        let instance = loaded.pre.instantiate(&mut store).map_err(trap(limits.fuel))?;
+        let ticker = EpochTicker::start(&engine).map_err(|e| load(format!("cannot start the epoch thread: {e}")))?;
+        let loaded = PolicyModule { engine, module, pre, limits, path: path.to_path_buf(), _ticker: ticker };
+        let mut store = loaded.store();
+        let instance = loaded.pre.instantiate(&mut store).map_err(trap(limits.time))?;
         let version = instance
             .get_typed_func::<(), u32>(&mut store, "nv2_abi_version")
             .map_err(|e| abi(format!("{e:#}")))?
             .call(&mut store, ())
-            .map_err(trap(limits.fuel))?;
+            .map_err(trap(limits.time))?;
         if version != ABI_VERSION {
             return Err(abi(format!("it speaks ABI version {version}, this server version {ABI_VERSION}")));
         }
@@ -183,21 +227,21 @@ impl PolicyModule {
     /// Runs one wire-format request (`nv2_core::verify::wire::VerifyRequest` JSON) in a fresh instance and returns
     /// the response bytes (`VerifyResponse` JSON). Blocking and CPU-bound: call it from a blocking thread.
     pub fn verify(&self, request: &[u8]) -> Result<Vec<u8>, ModuleError> {
-        let fuel = self.limits.fuel;
+        let budget = self.limits.time;
         let abi = |reason: String| ModuleError::Abi { path: self.path.clone(), reason };
-        let mut store = self.store()?;
-        let instance = self.pre.instantiate(&mut store).map_err(trap(fuel))?;
+        let mut store = self.store();
+        let instance = self.pre.instantiate(&mut store).map_err(trap(budget))?;
         let alloc = instance.get_typed_func::<u32, u32>(&mut store, "nv2_alloc").map_err(|e| abi(format!("{e:#}")))?;
         let verify =
             instance.get_typed_func::<(u32, u32), u64>(&mut store, "nv2_verify").map_err(|e| abi(format!("{e:#}")))?;
         let memory = instance.get_memory(&mut store, "memory").ok_or_else(|| abi("no memory export".into()))?;
         let len = u32::try_from(request.len()).map_err(|_| abi("the request is over 4 GiB".into()))?;
-        let ptr = alloc.call(&mut store, len).map_err(trap(fuel))?;
+        let ptr = alloc.call(&mut store, len).map_err(trap(budget))?;
         if ptr == 0 {
             return Err(ModuleError::Trap(format!("nv2_alloc could not allocate {len} bytes for the request")));
         }
         memory.write(&mut store, ptr as usize, request).map_err(|e| abi(format!("nv2_alloc's buffer: {e}")))?;
-        let packed = verify.call(&mut store, (ptr, len)).map_err(trap(fuel))?;
+        let packed = verify.call(&mut store, (ptr, len)).map_err(trap(budget))?;
         let (out, out_len) = ((packed >> 32) as u32, (packed & 0xffff_ffff) as u32);
         if out == 0 {
             return Err(ModuleError::Trap("nv2_verify could not allocate its response".into()));
@@ -209,24 +253,25 @@ impl PolicyModule {
             .and_then(|end| data.get(start..end))
             .ok_or_else(|| abi(format!("nv2_verify returned {out_len} bytes at {out}, outside its memory")))?
             .to_vec();
-        // No nv2_free: the instance and its memory go with the store, so freeing would only spend fuel.
+        // No nv2_free: the instance and its memory go with the store.
         Ok(response)
     }
 
-    /// A store with this module's fuel and memory limits.
-    fn store(&self) -> Result<Store<StoreLimits>, ModuleError> {
+    /// A store with this module's memory limit whose calls trap once the time budget has passed.
+    fn store(&self) -> Store<StoreLimits> {
         let limits = StoreLimitsBuilder::new().memory_size(self.limits.memory_bytes).instances(1).build();
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|limits| limits);
-        store.set_fuel(self.limits.fuel).map_err(trap(self.limits.fuel))?;
-        Ok(store)
+        store.set_epoch_deadline(self.limits.ticks());
+        store.epoch_deadline_trap();
+        store
     }
 }
 
-/// Sorts a wasmtime error: fuel exhausted, or any other trap.
-fn trap(fuel: u64) -> impl Fn(wasmtime::Error) -> ModuleError {
+/// Sorts a wasmtime error: the time budget ran out, or any other trap.
+fn trap(budget: Duration) -> impl Fn(wasmtime::Error) -> ModuleError {
     move |error| match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => ModuleError::OutOfFuel { fuel },
+        Some(Trap::Interrupt) => ModuleError::TimedOut { budget },
         _ => ModuleError::Trap(format!("{error:#}")),
     }
 }

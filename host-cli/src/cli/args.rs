@@ -869,9 +869,6 @@ pub struct AdmissionServeArgs {
     /// Longest an image may take before it is refused (keep it below the webhook timeout).
     #[arg(long, value_name = "DURATION", default_value = "8s", value_parser = seconds)]
     pub deadline: std::time::Duration,
-    /// Fuel per policy-module call (about one unit per wasm instruction).
-    #[arg(long, value_name = "UNITS", default_value_t = crate::admission::policy_module::DEFAULT_FUEL)]
-    pub fuel: u64,
     /// Most signatures examined per image.
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub max_signatures: u32,

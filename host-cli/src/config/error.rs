@@ -62,9 +62,19 @@ pub enum ConfigError {
         /// The operating system's reason.
         source: io::Error,
     },
-    /// A file or store directory is a symbolic link; notation refuses those and so does nv2.
-    #[error("{} is a symbolic link, which is not supported here (use a regular file or directory)", path.display())]
+    /// A file nv2 would write is a symbolic link: nv2 never writes through one.
+    #[error("{} is a symbolic link; nv2 does not write through links (replace it with a regular file)", path.display())]
     Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// A file or store directory is a symbolic link that leads out of the configuration directory, or nowhere.
+    /// Links inside it (the Kubernetes ConfigMap layout) are followed; notation refuses all links.
+    #[error(
+        "{} is a symbolic link leading outside the configuration directory (or nowhere), which is not supported",
+        path.display()
+    )]
+    SymlinkOutside {
         /// The link.
         path: PathBuf,
     },

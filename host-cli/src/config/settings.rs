@@ -106,7 +106,7 @@ impl ConfigDir {
     /// Reads `config.json`; a missing file gives the defaults.
     pub fn settings(&self) -> Result<Settings, ConfigError> {
         let path = self.settings_path();
-        match regular_file::read(&path, MAX_SETTINGS_BYTES)? {
+        match regular_file::read(self.path(), &path, MAX_SETTINGS_BYTES)? {
             None => Ok(Settings::default()),
             Some(bytes) => json_file::parse(&bytes, &path),
         }

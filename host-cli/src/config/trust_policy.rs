@@ -127,9 +127,9 @@ impl ConfigDir {
     /// ([`LoadedPolicy::legacy`] says which).
     pub fn oci_policy(&self) -> Result<LoadedPolicy<TrustPolicyDocument>, ConfigError> {
         let (path, legacy_path) = (self.oci_policy_path(), self.legacy_oci_policy_path());
-        let (path, bytes, legacy) = match regular_file::read(&path, MAX_POLICY_BYTES)? {
+        let (path, bytes, legacy) = match regular_file::read(self.path(), &path, MAX_POLICY_BYTES)? {
             Some(bytes) => (path, bytes, false),
-            None => match regular_file::read(&legacy_path, MAX_POLICY_BYTES)? {
+            None => match regular_file::read(self.path(), &legacy_path, MAX_POLICY_BYTES)? {
                 Some(bytes) => (legacy_path, bytes, true),
                 None => return Err(ConfigError::OciPolicyNotFound { path, legacy_path }),
             },
@@ -141,7 +141,7 @@ impl ConfigDir {
     /// Reads and validates `trustpolicy.blob.json`.
     pub fn blob_policy(&self) -> Result<LoadedPolicy<BlobTrustPolicyDocument>, ConfigError> {
         let path = self.blob_policy_path();
-        let bytes = regular_file::read(&path, MAX_POLICY_BYTES)?
+        let bytes = regular_file::read(self.path(), &path, MAX_POLICY_BYTES)?
             .ok_or_else(|| ConfigError::BlobPolicyNotFound { path: path.clone() })?;
         let document = parse(&bytes, &path, BlobTrustPolicyDocument::parse)?;
         Ok(LoadedPolicy { document, path, bytes, legacy: false })
@@ -368,7 +368,7 @@ mod tests {
             let real = temp.path().join("real.json");
             fs::write(&real, b"{}").unwrap();
             std::os::unix::fs::symlink(&real, config.oci_policy_path()).unwrap();
-            assert!(matches!(config.oci_policy(), Err(ConfigError::Symlink { .. })));
+            assert!(matches!(config.oci_policy(), Err(ConfigError::SymlinkOutside { .. })));
         }
     }
 }

@@ -137,11 +137,10 @@ impl ConfigDir {
                 if !is_valid_store_name(&entry.name) {
                     continue;
                 }
-                match entry.kind {
+                match self.followed_kind(&entry)? {
                     EntryKind::Directory => stores
                         .push(StoreRef::new(kind, &entry.name).map_err(|_| ConfigError::InvalidStoreName(entry.name))?),
-                    EntryKind::Symlink => return Err(ConfigError::Symlink { path: entry.path }),
-                    EntryKind::File | EntryKind::Other => {}
+                    EntryKind::Symlink | EntryKind::File | EntryKind::Other => {}
                 }
             }
         }
@@ -176,7 +175,7 @@ impl ConfigDir {
     pub fn show_certificates(&self, store: &StoreRef, file_name: &str) -> Result<Vec<Certificate>, ConfigError> {
         check_file_name(file_name)?;
         let path = self.trust_store_path(store).join(file_name);
-        let bytes = regular_file::read(&path, MAX_CERTIFICATE_FILE_BYTES)?
+        let bytes = regular_file::read(self.path(), &path, MAX_CERTIFICATE_FILE_BYTES)?
             .ok_or_else(|| ConfigError::CertificateFileNotFound { path: path.clone() })?;
         parse_certificates(&bytes).map_err(|source| ConfigError::Certificates { path, source: source.into() })
     }
@@ -185,7 +184,7 @@ impl ConfigDir {
     /// (as notation 2 does). Returns the files removed.
     pub fn delete_certificates(&self, store: &StoreRef, target: &DeleteTarget) -> Result<Vec<PathBuf>, ConfigError> {
         let dir = self.trust_store_path(store);
-        let entries = list_store_directory(&dir)?
+        let entries = list_store_directory(self.path(), &dir)?
             .ok_or_else(|| ConfigError::TrustStoreNotFound { store: store.clone(), path: dir.clone() })?;
         let doomed: Vec<PathBuf> = match target {
             DeleteTarget::File(name) => {
@@ -241,7 +240,7 @@ impl ConfigDir {
                     .map_err(|source| ConfigError::TrustStore { path: dir.clone(), source: source.into() })?;
             }
             for (_, path) in files {
-                let bytes = regular_file::read_existing(&path, MAX_CERTIFICATE_FILE_BYTES)?;
+                let bytes = regular_file::read_existing(self.path(), &path, MAX_CERTIFICATE_FILE_BYTES)?;
                 loaded
                     .load_store(store.clone(), [bytes])
                     .map_err(|source| ConfigError::TrustStore { path, source: source.into() })?;
@@ -250,15 +249,33 @@ impl ConfigDir {
         Ok(loaded)
     }
 
+    /// What an entry is once a link inside the configuration directory is followed; a link leading outside it is
+    /// an error.
+    fn followed_kind(&self, entry: &StoreEntry) -> Result<EntryKind, ConfigError> {
+        if entry.kind != EntryKind::Symlink {
+            return Ok(entry.kind);
+        }
+        let real = regular_file::follow_inside(self.path(), &entry.path)?
+            .ok_or_else(|| ConfigError::SymlinkOutside { path: entry.path.clone() })?;
+        let metadata = fs::symlink_metadata(&real).map_err(|e| ConfigError::io(&entry.path, "inspect", e))?;
+        Ok(if metadata.is_dir() {
+            EntryKind::Directory
+        } else if metadata.is_file() {
+            EntryKind::File
+        } else {
+            EntryKind::Other
+        })
+    }
+
     /// The files of a store with notation's strictness (no links, no sub-directories), sorted by name; `None` when
     /// the store does not exist.
     fn existing_store_files(&self, store: &StoreRef) -> Result<Option<Vec<(String, PathBuf)>>, ConfigError> {
-        let Some(entries) = list_store_directory(&self.trust_store_path(store))? else { return Ok(None) };
+        let Some(entries) = list_store_directory(self.path(), &self.trust_store_path(store))? else { return Ok(None) };
         let mut files = Vec::with_capacity(entries.len());
         for entry in entries {
-            match entry.kind {
+            match self.followed_kind(&entry)? {
                 EntryKind::File => files.push((entry.name, entry.path)),
-                EntryKind::Symlink => return Err(ConfigError::Symlink { path: entry.path }),
+                EntryKind::Symlink => return Err(ConfigError::SymlinkOutside { path: entry.path }),
                 EntryKind::Directory => return Err(ConfigError::TrustStoreSubdirectory { path: entry.path }),
                 EntryKind::Other => return Err(ConfigError::NotRegularFile { path: entry.path }),
             }
@@ -267,12 +284,13 @@ impl ConfigDir {
     }
 }
 
-/// A store directory's entries; the directory itself must not be a symbolic link.
-fn list_store_directory(dir: &Path) -> Result<Option<Vec<StoreEntry>>, ConfigError> {
-    match fs::symlink_metadata(dir) {
+/// A store directory's entries; the directory may be a symbolic link only when it resolves inside the
+/// configuration directory `root` (see [`regular_file::follow_inside`]).
+fn list_store_directory(root: &Path, dir: &Path) -> Result<Option<Vec<StoreEntry>>, ConfigError> {
+    let Some(real) = regular_file::follow_inside(root, dir)? else { return Ok(None) };
+    match fs::symlink_metadata(&real) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(ConfigError::io(dir, "inspect", e)),
-        Ok(metadata) if metadata.file_type().is_symlink() => return Err(ConfigError::Symlink { path: dir.into() }),
         Ok(metadata) if !metadata.is_dir() => return Err(ConfigError::NotDirectory { path: dir.into() }),
         Ok(_) => {}
     }
@@ -454,13 +472,23 @@ mod tests {
             let outside = pem_file(&inputs, "outside.pem", std::slice::from_ref(&ca));
             std::os::unix::fs::symlink(&outside, dir.join("link.pem")).unwrap();
             let err = config.load_trust_stores(None).unwrap_err();
-            assert!(matches!(err, ConfigError::Symlink { .. }) && err.to_string().contains("link.pem"), "{err}");
+            assert!(matches!(err, ConfigError::SymlinkOutside { .. }) && err.to_string().contains("link.pem"), "{err}");
             fs::remove_file(dir.join("link.pem")).unwrap();
 
             let linked = StoreRef::parse("ca:linked").unwrap();
+            let outside_store = inputs.join("store");
+            fs::create_dir_all(&outside_store).unwrap();
+            pem_file(&outside_store, "root.pem", std::slice::from_ref(&ca));
+            std::os::unix::fs::symlink(&outside_store, config.trust_store_path(&linked)).unwrap();
+            let err = config.load_trust_stores(Some(std::slice::from_ref(&linked))).unwrap_err();
+            assert!(matches!(err, ConfigError::SymlinkOutside { .. }), "a store linked from outside is refused: {err}");
+            fs::remove_file(config.trust_store_path(&linked)).unwrap();
+
+            // Links that stay inside the directory are followed: a store, and a certificate, linked from within.
             std::os::unix::fs::symlink(&dir, config.trust_store_path(&linked)).unwrap();
-            let err = config.load_trust_stores(Some(&[linked])).unwrap_err();
-            assert!(matches!(err, ConfigError::Symlink { .. }), "a linked store directory is refused: {err}");
+            let loaded = config.load_trust_stores(Some(std::slice::from_ref(&linked))).unwrap();
+            assert_eq!(loaded.certificates(&linked).map(<[_]>::len), Some(1));
+            assert!(config.trust_store_names(None).unwrap().contains(&linked));
         }
     }
 }

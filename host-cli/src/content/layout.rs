@@ -30,7 +30,7 @@ use tokio::sync::Mutex;
 use tokio_util::io::ReaderStream;
 
 use super::referrers_index::{parse_pushed_manifest, ReferrersIndex};
-use super::{collect_verified, stream_of, ByteStream, ContentError, ContentStore};
+use super::{collect_verified, stream_of, ByteStream, ContentError, ContentStore, BLOB_MEDIA_TYPE};
 use crate::atomic_file::{self, Mode};
 
 /// Name of the file that marks a directory as an OCI image layout.
@@ -306,6 +306,16 @@ impl ContentStore for OciLayout {
         match self.read_unlisted_manifest(&digest).await? {
             Some(parsed) => Ok(Descriptor::new(parsed.media_type(), digest, parsed.size())),
             None => Err(self.not_found(format!("manifest {digest}"))),
+        }
+    }
+
+    async fn resolve_blob(&self, digest: &Digest) -> Result<Descriptor, ContentError> {
+        let path = blob_path(&self.root, digest);
+        match tokio::fs::metadata(&path).await {
+            Ok(metadata) if metadata.is_file() => Ok(Descriptor::new(BLOB_MEDIA_TYPE, digest.clone(), metadata.len())),
+            Ok(_) => Err(self.not_found(format!("blob {digest}"))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(self.not_found(format!("blob {digest}"))),
+            Err(e) => Err(ContentError::Io { path: path.display().to_string(), source: e }),
         }
     }
 

@@ -150,6 +150,10 @@ impl ContentStore for OciLayoutTar {
         self.layout.resolve(reference).await
     }
 
+    async fn resolve_blob(&self, digest: &Digest) -> Result<Descriptor, ContentError> {
+        self.layout.resolve_blob(digest).await
+    }
+
     async fn exists(&self, descriptor: &Descriptor) -> Result<bool, ContentError> {
         self.layout.exists(descriptor).await
     }

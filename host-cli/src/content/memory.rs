@@ -11,7 +11,7 @@ use bytes::Bytes;
 use nv2_core::oci::{validate_tag, Descriptor, Digest, TagOrDigest};
 
 use super::referrers_index::{parse_pushed_manifest, ReferrersIndex};
-use super::{collect_verified, stream_of, ByteStream, ContentError, ContentStore};
+use super::{collect_verified, stream_of, ByteStream, ContentError, ContentStore, BLOB_MEDIA_TYPE};
 
 /// A thread-safe, HashMap-backed [`ContentStore`].
 #[derive(Debug, Default)]
@@ -79,6 +79,13 @@ impl ContentStore for MemoryStore {
                 _ => Err(self.not_found(format!("manifest {digest}"))),
             },
             TagOrDigest::Tag(tag) => state.tags.get(&tag).cloned().ok_or_else(|| self.not_found(format!("tag {tag}"))),
+        }
+    }
+
+    async fn resolve_blob(&self, digest: &Digest) -> Result<Descriptor, ContentError> {
+        match self.read().content.get(digest) {
+            Some((_, bytes)) => Ok(Descriptor::new(BLOB_MEDIA_TYPE, digest.clone(), bytes.len() as u64)),
+            None => Err(self.not_found(format!("blob {digest}"))),
         }
     }
 

@@ -24,7 +24,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use nv2_core::oci::{Descriptor, Digester};
+use nv2_core::oci::{Descriptor, Digest, Digester};
 
 /// A stream of content bytes, as it arrives from a store or a file.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, ContentError>> + Send>>;
@@ -106,6 +106,9 @@ pub enum ContentError {
     Oci(#[from] nv2_core::oci::OciError),
 }
 
+/// The media type of a blob named only by digest (`blob fetch repo@sha256:…`): stores keep bytes, not types.
+pub const BLOB_MEDIA_TYPE: &str = "application/octet-stream";
+
 /// What a store can do. Every method takes `&self`: stores are shared between concurrent transfers.
 #[async_trait]
 pub trait ContentStore: Send + Sync {
@@ -114,6 +117,10 @@ pub trait ContentStore: Send + Sync {
 
     /// Resolves a tag or a digest (`v1`, `sha256:…`) to the descriptor of a manifest in this store.
     async fn resolve(&self, reference: &str) -> Result<Descriptor, ContentError>;
+
+    /// The descriptor (`application/octet-stream`, with its size) of the blob `digest` names, for commands that name a
+    /// blob by digest alone: a store that checks sizes on fetch needs the real one.
+    async fn resolve_blob(&self, digest: &Digest) -> Result<Descriptor, ContentError>;
 
     /// Whether the store has the content `descriptor` names (manifest or blob, decided by its media type).
     async fn exists(&self, descriptor: &Descriptor) -> Result<bool, ContentError>;

@@ -15,7 +15,7 @@ use nv2_registry::content::Reference as RegistryReference;
 use nv2_registry::registry::{Registry, RegistryError};
 use nv2_registry::storage::FilesystemStorage;
 
-use super::{collect_verified, ByteStream, ContentError, ContentStore};
+use super::{collect_verified, ByteStream, ContentError, ContentStore, BLOB_MEDIA_TYPE};
 
 /// One repository of a registry's storage, opened in-process.
 pub struct RegistryStorage {
@@ -79,6 +79,16 @@ impl ContentStore for RegistryStorage {
         let found =
             self.registry.manifest_get(&self.repository, &parsed, false).await.map_err(|e| self.error(reference, e))?;
         Ok(Descriptor::new(&found.media_type, found.digest, found.size))
+    }
+
+    async fn resolve_blob(&self, digest: &Digest) -> Result<Descriptor, ContentError> {
+        let size = self.registry.blob_size(&self.repository, digest).await.map_err(|e| match e {
+            RegistryError::NameUnknown | RegistryError::BlobUnknown => {
+                ContentError::NotFound { what: format!("blob {digest}"), store: self.name() }
+            }
+            e => self.error(&digest.to_string(), e),
+        })?;
+        Ok(Descriptor::new(BLOB_MEDIA_TYPE, digest.clone(), size))
     }
 
     async fn exists(&self, descriptor: &Descriptor) -> Result<bool, ContentError> {

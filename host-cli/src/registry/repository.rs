@@ -378,6 +378,28 @@ impl ContentStore for Repository {
         Ok(self.get_manifest_target(&target).await?.0)
     }
 
+    async fn resolve_blob(&self, digest: &Digest) -> Result<Descriptor, ContentError> {
+        let url = self.url(&format!("blobs/{digest}"))?;
+        let response = self.send(&self.scopes_pull(), |http| http.head(url.clone())).await?;
+        let what = format!("blob {digest}");
+        match response.status() {
+            StatusCode::OK => match content_length(response.headers()) {
+                Some(size) => Ok(Descriptor::new(crate::content::BLOB_MEDIA_TYPE, digest.clone(), size)),
+                None => Err(ContentError::Refused {
+                    store: self.store.clone(),
+                    operation: format!("check {what}"),
+                    reason: "the registry's answer has no Content-Length".into(),
+                }),
+            },
+            StatusCode::NOT_FOUND => Err(ContentError::NotFound { what, store: self.store.clone() }),
+            _ => Err(Failure::read(response).await.into_error(Ctx {
+                store: &self.store,
+                operation: "check",
+                what: &what,
+            })),
+        }
+    }
+
     async fn exists(&self, descriptor: &Descriptor) -> Result<bool, ContentError> {
         self.head_exists(descriptor).await
     }

@@ -56,6 +56,12 @@ impl ContentStore for TestStore {
         self.tags.lock().unwrap().get(reference).cloned().ok_or_else(not_found)
     }
 
+    async fn resolve_blob(&self, digest: &Digest) -> Result<Descriptor, ContentError> {
+        let size = self.bytes(digest).map(|b| b.len() as u64);
+        size.map(|size| Descriptor::new("application/octet-stream", digest.clone(), size))
+            .ok_or_else(|| ContentError::NotFound { what: digest.to_string(), store: self.name() })
+    }
+
     async fn exists(&self, descriptor: &Descriptor) -> Result<bool, ContentError> {
         Ok(self.content.lock().unwrap().contains_key(&descriptor.digest))
     }

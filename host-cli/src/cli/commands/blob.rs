@@ -53,8 +53,7 @@ async fn blob_target(
         Some(r) if opened.is_digest() => nv2_core::oci::Digest::parse(r)?,
         _ => return Err(CliError::Usage(format!("{}: name the blob by digest (repo@sha256:...)", target.reference))),
     };
-    // The size is unknown until fetched; blob reads check the digest, and size 0 never limits a stream here.
-    let descriptor = Descriptor::new("application/octet-stream", digest, 0);
+    let descriptor = opened.store.resolve_blob(&digest).await?;
     Ok((opened, descriptor))
 }
 

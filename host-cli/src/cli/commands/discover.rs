@@ -1,5 +1,6 @@
 //! `nv2 discover <ref>`: the tree of artifacts linked to a subject (signatures, SBoMs, their signatures), from the
-//! referrers API or the tag-schema fallback, shown as a tree or as oras-compatible JSON.
+//! referrers API or the tag-schema fallback, shown as a tree or as the JSON `oras discover --format json` (1.3)
+//! prints: the subject's descriptor with nested `referrers`.
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -35,7 +36,7 @@ pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<Report, CliError> 
         "mediaType": root.media_type,
         "digest": root.digest,
         "size": root.size,
-        "manifests": children.iter().map(|c| node_json(&subject.display, c)).collect::<Vec<_>>(),
+        "referrers": children.iter().map(|c| node_json(&subject.display, c)).collect::<Vec<_>>(),
     });
     let mut report = Report::new(lines, json);
     if budget == 0 {
@@ -92,15 +93,23 @@ fn render(nodes: &[Node], prefix: &str, lines: &mut Vec<String>) {
     }
 }
 
+/// One referrer as oras prints it: `annotations` and `artifactType` only when present.
 fn node_json(repository: &str, node: &Node) -> Value {
     let d = &node.descriptor;
-    json!({
+    let mut json = json!({
         "reference": format!("{repository}@{}", d.digest),
         "mediaType": d.media_type,
         "digest": d.digest,
         "size": d.size,
-        "artifactType": d.artifact_type,
-        "annotations": d.annotations,
-        "manifests": node.children.iter().map(|c| node_json(repository, c)).collect::<Vec<_>>(),
-    })
+        "referrers": node.children.iter().map(|c| node_json(repository, c)).collect::<Vec<_>>(),
+    });
+    if let Some(object) = json.as_object_mut() {
+        if !d.annotations.is_empty() {
+            object.insert("annotations".into(), json!(d.annotations));
+        }
+        if let Some(artifact_type) = &d.artifact_type {
+            object.insert("artifactType".into(), json!(artifact_type));
+        }
+    }
+    json
 }

@@ -70,7 +70,7 @@ impl ConfigDir {
     /// Reads and validates `signingkeys.json` (`nv2 key list`); a missing file means no keys.
     pub fn signing_keys(&self) -> Result<SigningKeys, ConfigError> {
         let path = self.signing_keys_path();
-        match regular_file::read(&path, MAX_SIGNING_KEYS_BYTES)? {
+        match regular_file::read(self.path(), &path, MAX_SIGNING_KEYS_BYTES)? {
             None => Ok(SigningKeys::default()),
             Some(bytes) => SigningKeys::parse(&bytes, &path),
         }
@@ -146,8 +146,11 @@ impl ConfigDir {
                 return Err(ConfigError::PluginKey { name: entry.name.clone(), plugin: plugin_name.clone() })
             }
         };
-        let key = key_material::parse_private_key(&regular_file::read_existing(key_path, MAX_KEY_BYTES)?, key_path)?;
-        let chain = read_chain(cert_path)?;
+        let key = key_material::parse_private_key(
+            &regular_file::read_existing(self.path(), key_path, MAX_KEY_BYTES)?,
+            key_path,
+        )?;
+        let chain = read_chain(self.path(), cert_path)?;
         let matches = chain.first().and_then(|leaf| leaf.public_key().ok()).is_some_and(|p| p == key.public_key());
         if !matches {
             return Err(ConfigError::KeyCertificateMismatch {
@@ -162,7 +165,7 @@ impl ConfigDir {
     /// key type notation can use, including RSA keys nv2 cannot sign with.
     pub fn key_certificates(&self, entry: &KeyEntry) -> Result<Vec<Certificate>, ConfigError> {
         match &entry.source {
-            KeySource::Local { cert_path, .. } => read_chain(cert_path),
+            KeySource::Local { cert_path, .. } => read_chain(self.path(), cert_path),
             KeySource::Plugin { plugin_name, .. } => {
                 Err(ConfigError::PluginKey { name: entry.name.clone(), plugin: plugin_name.clone() })
             }
@@ -232,8 +235,8 @@ impl ConfigDir {
 }
 
 /// Reads a certificate chain file of the configuration directory (regular file, PEM or DER, leaf first).
-fn read_chain(path: &Path) -> Result<Vec<Certificate>, ConfigError> {
-    let bytes = regular_file::read_existing(path, MAX_CERTIFICATE_FILE_BYTES)?;
+fn read_chain(root: &Path, path: &Path) -> Result<Vec<Certificate>, ConfigError> {
+    let bytes = regular_file::read_existing(root, path, MAX_CERTIFICATE_FILE_BYTES)?;
     parse_certificates(&bytes).map_err(|source| ConfigError::Certificates { path: path.into(), source: source.into() })
 }
 
