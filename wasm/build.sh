@@ -3,8 +3,10 @@
 # Idempotent: installs what is missing (the wasm32 target, wasm-bindgen-cli of the exact version in Cargo.lock
 # into $NV2_CACHE/cargo-bin, binaryen's wasm-opt via apt), rebuilds only what changed, replaces outputs atomically.
 #
-#   wasm/dist/nv2-policy.wasm     the policy module: no imports, ABI in wasm/README.md, wasm-opt -Oz
-#   wasm/dist/browser/            the wasm-bindgen package (--target web): nv2_wasm.js, nv2_wasm_bg.wasm, .d.ts
+#   wasm/dist/nv2-policy.wasm     the policy module: no imports, ABI in wasm/README.md; built for speed (profile
+#                                 wasm-speed, wasm-opt -O3): it sits on the admission path
+#   wasm/dist/browser/            the wasm-bindgen package (--target web): nv2_wasm.js, nv2_wasm_bg.wasm, .d.ts;
+#                                 built for size (profile wasm-release, wasm-opt -Oz): browsers download it
 #
 # Usage: bash wasm/build.sh [--check]
 #   --check  also lints both crates for wasm32 (clippy -D warnings), loads the browser package in node when node is
@@ -18,8 +20,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$NV2_CACHE/target}"
 TOOLS="$NV2_CACHE/cargo-bin"
 TARGET=wasm32-unknown-unknown
 PROFILE=wasm-release
+POLICY_PROFILE=wasm-speed
 OUT=wasm/dist
 BUILT="$CARGO_TARGET_DIR/$TARGET/$PROFILE"
+POLICY_BUILT="$CARGO_TARGET_DIR/$TARGET/$POLICY_PROFILE"
 # The features rustc enables for wasm32-unknown-unknown by default; wasm-opt must accept them.
 WASM_FEATURES=(--enable-bulk-memory --enable-sign-ext --enable-mutable-globals --enable-nontrapping-float-to-int
   --enable-multivalue --enable-reference-types)
@@ -46,14 +50,15 @@ if ! command -v wasm-opt >/dev/null || ! command -v wasm-dis >/dev/null; then
 fi
 echo "wasm-bindgen $bindgen_version, $(wasm-opt --version)"
 
-step "build (profile $PROFILE, $TARGET)"
+step "build (policy module: profile $POLICY_PROFILE; browser package: profile $PROFILE; $TARGET)"
 # Two invocations, so the policy module's features are its own (as when the differential test builds it).
-cargo build -p nv2-policy-wasm --profile "$PROFILE" --target "$TARGET" --locked
+cargo build -p nv2-policy-wasm --profile "$POLICY_PROFILE" --target "$TARGET" --locked
 cargo build -p nv2-wasm --profile "$PROFILE" --target "$TARGET" --locked
 
 step "policy module"
 mkdir -p "$OUT/browser"
-wasm-opt -Oz "${WASM_FEATURES[@]}" --strip-debug --strip-producers "$BUILT/nv2_policy_wasm.wasm" -o "$OUT/nv2-policy.wasm.tmp"
+wasm-opt -O3 "${WASM_FEATURES[@]}" --strip-debug --strip-producers "$POLICY_BUILT/nv2_policy_wasm.wasm" \
+  -o "$OUT/nv2-policy.wasm.tmp"
 imports=$(wasm-dis "$OUT/nv2-policy.wasm.tmp" | grep -c '^ *(import ' || true)
 [ "$imports" = 0 ] || { echo "the policy module has $imports imports; it must have none" >&2; exit 1; }
 mv "$OUT/nv2-policy.wasm.tmp" "$OUT/nv2-policy.wasm"
@@ -69,12 +74,12 @@ rm -rf "$OUT/browser.tmp/opt"
 rm -rf "$OUT/browser" && mv "$OUT/browser.tmp" "$OUT/browser"
 
 step "sizes"
-printf '%-34s %14s %14s %14s\n' artifact "cargo" "wasm-opt -Oz" "gzip -9"
-printf '%-34s %14s %14s %14s\n' "policy module (nv2-policy.wasm)" "$(kib "$(size "$BUILT/nv2_policy_wasm.wasm")")" \
+printf '%-34s %14s %14s %14s\n' artifact "cargo" "wasm-opt" "gzip -9"
+printf '%-34s %14s %14s %14s\n' "policy module (nv2-policy.wasm)" "$(kib "$(size "$POLICY_BUILT/nv2_policy_wasm.wasm")")" \
   "$(kib "$(size "$OUT/nv2-policy.wasm")")" "$(kib "$(gzip -9c "$OUT/nv2-policy.wasm" | wc -c)")"
 printf '%-34s %14s %14s %14s\n' "browser (nv2_wasm_bg.wasm)" "$(kib "$(size "$BUILT/nv2_wasm.wasm")")" \
   "$(kib "$(size "$OUT/browser/nv2_wasm_bg.wasm")")" "$(kib "$(gzip -9c "$OUT/browser/nv2_wasm_bg.wasm" | wc -c)")"
-echo "(browser: cargo output; wasm-opt -Oz then wasm-bindgen)"
+echo "(policy module: wasm-opt -O3; browser: cargo output, wasm-opt -Oz, then wasm-bindgen)"
 
 if $CHECK; then
   step "clippy for $TARGET"

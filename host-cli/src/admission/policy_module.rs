@@ -46,7 +46,7 @@ pub enum ModuleError {
     #[error(
         "no policy module: give --policy-module FILE or set {MODULE_ENV}; none at {searched}. Build it with \
          `bash wasm/build.sh` (writes wasm/dist/nv2-policy.wasm) or `cargo build -p nv2-policy-wasm --profile \
-         wasm-release --target wasm32-unknown-unknown`"
+         wasm-speed --target wasm32-unknown-unknown`"
     )]
     NotFound {
         /// The places looked at.

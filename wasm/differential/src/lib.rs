@@ -1,5 +1,5 @@
 //! Support for the differential test (`tests/differential.rs`): the policy module it runs in wasmtime, built the way
-//! `wasm/build.sh` builds it (profile `wasm-release`, target `wasm32-unknown-unknown`).
+//! `wasm/build.sh` builds it (profile `wasm-speed`, target `wasm32-unknown-unknown`).
 //!
 //! The test compares, for every fixture-corpus case and every attack case of the core, the verdict of the native
 //! pipeline, of [`nv2_core::verify::wire::verify_json`] natively, and of the policy module's `nv2_verify` in
@@ -11,7 +11,7 @@ use std::process::Command;
 
 /// The package and the cargo arguments that build the policy module.
 const BUILD_ARGS: [&str; 7] =
-    ["build", "-p", "nv2-policy-wasm", "--profile", "wasm-release", "--target", "wasm32-unknown-unknown"];
+    ["build", "-p", "nv2-policy-wasm", "--profile", "wasm-speed", "--target", "wasm32-unknown-unknown"];
 
 /// The policy module to test: `$NV2_POLICY_WASM` when set (for instance `wasm/dist/nv2-policy.wasm`, the
 /// wasm-opt output of `wasm/build.sh`), else the module cargo builds now (a no-op when it is up to date), in the
