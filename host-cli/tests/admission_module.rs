@@ -41,6 +41,10 @@ fn a_module_that_never_returns_is_interrupted_at_its_time_budget() {
         "{result:?}"
     );
     assert!(took >= Duration::from_millis(200) && took < Duration::from_secs(5), "interrupted after {took:?}");
+    // Any budget, even an absurd one, is a budget and not an arithmetic overflow.
+    let unbounded =
+        load(&module(1, "i64.const 0"), ModuleLimits { time: Duration::MAX, ..Default::default() }).unwrap();
+    assert!(matches!(unbounded.verify(b"{}"), Err(ModuleError::Trap(reason)) if reason.contains("response")));
 }
 
 #[test]

@@ -211,7 +211,7 @@ fn the_template_decides_from_live_provider_answers() {
     let good = Persona::new("good");
     let mallory = Persona::new("mallory");
     let signed = good.image(&repository, "signed", true);
-    let unsigned = good.image(&repository, "unsigned", false);
+    good.image(&repository, "unsigned", false);
     mallory.image(&repository, "mallory", true);
     let later = good.image(&repository, "later", true);
 
@@ -299,5 +299,4 @@ fn the_template_decides_from_live_provider_answers() {
     drop(server);
     let unreachable = evaluate(&[&signed_pinned]);
     assert!(!unreachable.admitted(), "an unreachable provider must not admit");
-    let _ = unsigned;
 }

@@ -98,7 +98,8 @@ impl ModuleLimits {
     /// The budget in epoch ticks: at least one, plus one for the tick already under way when the call starts.
     fn ticks(&self) -> u64 {
         let tick = EPOCH_TICK.as_nanos().max(1);
-        u64::try_from(self.time.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX / 2).max(1) + 1
+        // Capped far below u64::MAX: wasmtime adds the budget to the current epoch.
+        u64::try_from(self.time.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX).clamp(1, u64::MAX / 4) + 1
     }
 }
 
