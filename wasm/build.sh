@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the two wasm faces of the core into wasm/dist/ and prints their sizes before and after wasm-opt.
 # Idempotent: installs what is missing (the wasm32 target, wasm-bindgen-cli of the exact version in Cargo.lock
-# into $NV2_CACHE/cargo-bin, binaryen's wasm-opt via apt), rebuilds only what changed, replaces outputs atomically.
+# into $NV2_CACHE/cargo-bin, binaryen's wasm-opt of the pinned version from the npm registry into
+# $NV2_CACHE/binaryen), rebuilds only what changed, replaces outputs atomically.
 #
-#   wasm/dist/nv2-policy.wasm     the policy module: no imports, ABI in wasm/README.md; built for speed (profile
-#                                 wasm-speed, wasm-opt -O3): it sits on the admission path
+#   wasm/dist/nv2-policy.wasm     the policy module: no imports, ABI in wasm/README.md; built for speed with
+#                                 `cargo build-policy-module` (.cargo/config.toml: profile wasm-speed, the
+#                                 wide-arithmetic proposal), then wasm-opt -O3: it sits on the admission path
 #   wasm/dist/browser/            the wasm-bindgen package (--target web): nv2_wasm.js, nv2_wasm_bg.wasm, .d.ts;
 #                                 built for size (profile wasm-release, wasm-opt -Oz): browsers download it
 #
@@ -20,13 +22,19 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$NV2_CACHE/target}"
 TOOLS="$NV2_CACHE/cargo-bin"
 TARGET=wasm32-unknown-unknown
 PROFILE=wasm-release
-POLICY_PROFILE=wasm-speed
+POLICY_PROFILE=wasm-speed # the profile of the build-policy-module alias (.cargo/config.toml)
 OUT=wasm/dist
 BUILT="$CARGO_TARGET_DIR/$TARGET/$PROFILE"
 POLICY_BUILT="$CARGO_TARGET_DIR/$TARGET/$POLICY_PROFILE"
+# binaryen 130 was the first to know the wide-arithmetic proposal (Debian's 108 cannot read the policy module); the
+# npm package is binaryen compiled to wasm, run by node.
+BINARYEN_VERSION=132.0.0
+BINARYEN="$NV2_CACHE/binaryen/node_modules/binaryen/bin"
 # The features rustc enables for wasm32-unknown-unknown by default; wasm-opt must accept them.
 WASM_FEATURES=(--enable-bulk-memory --enable-sign-ext --enable-mutable-globals --enable-nontrapping-float-to-int
   --enable-multivalue --enable-reference-types)
+# The policy module also uses the wide-arithmetic proposal (.cargo/config.toml, alias build-policy-module).
+POLICY_FEATURES=("${WASM_FEATURES[@]}" --enable-wide-arithmetic)
 CHECK=false
 [ "${1:-}" = "--check" ] && CHECK=true
 
@@ -44,31 +52,32 @@ if ! "$TOOLS/bin/wasm-bindgen" --version 2>/dev/null | grep -qx "wasm-bindgen $b
   cargo install wasm-bindgen-cli --version "$bindgen_version" --locked --root "$TOOLS" \
     || cargo install wasm-bindgen-cli --version "$bindgen_version" --root "$TOOLS"
 fi
-if ! command -v wasm-opt >/dev/null || ! command -v wasm-dis >/dev/null; then
-  [ "$(id -u)" = 0 ] || { echo "wasm-opt/wasm-dis missing: install binaryen" >&2; exit 1; }
-  apt-get install -y binaryen || { apt-get update && apt-get install -y binaryen; }
+if ! "$BINARYEN/wasm-opt" --version 2>/dev/null | grep -q "^wasm-opt version ${BINARYEN_VERSION%%.*} "; then
+  command -v npm >/dev/null || { echo "npm is needed to install binaryen $BINARYEN_VERSION" >&2; exit 1; }
+  npm install --no-audit --no-fund --prefix "$NV2_CACHE/binaryen" "binaryen@$BINARYEN_VERSION"
 fi
-echo "wasm-bindgen $bindgen_version, $(wasm-opt --version)"
+wasm_opt() { "$BINARYEN/wasm-opt" "$@"; }
+echo "wasm-bindgen $bindgen_version, $(wasm_opt --version)"
 
 step "build (policy module: profile $POLICY_PROFILE; browser package: profile $PROFILE; $TARGET)"
 # Two invocations, so the policy module's features are its own (as when the differential test builds it).
-cargo build -p nv2-policy-wasm --profile "$POLICY_PROFILE" --target "$TARGET" --locked
+cargo build-policy-module --locked
 cargo build -p nv2-wasm --profile "$PROFILE" --target "$TARGET" --locked
 
 step "policy module"
 mkdir -p "$OUT/browser"
-wasm-opt -O3 "${WASM_FEATURES[@]}" --strip-debug --strip-producers "$POLICY_BUILT/nv2_policy_wasm.wasm" \
+wasm_opt -O3 "${POLICY_FEATURES[@]}" --strip-debug --strip-producers "$POLICY_BUILT/nv2_policy_wasm.wasm" \
   -o "$OUT/nv2-policy.wasm.tmp"
-imports=$(wasm-dis "$OUT/nv2-policy.wasm.tmp" | grep -c '^ *(import ' || true)
+imports=$("$BINARYEN/wasm-dis" "$OUT/nv2-policy.wasm.tmp" | grep -c '^ *(import ' || true)
 [ "$imports" = 0 ] || { echo "the policy module has $imports imports; it must have none" >&2; exit 1; }
 mv "$OUT/nv2-policy.wasm.tmp" "$OUT/nv2-policy.wasm"
 
 step "browser package"
-# wasm-opt runs before wasm-bindgen: binaryen 108 (Debian) exports the wrong table when it rewrites the externref
-# table wasm-bindgen adds, which the JS glue then cannot initialise. The file keeps its name, so the glue is
-# nv2_wasm.js.
+# wasm-opt runs before wasm-bindgen, so it never rewrites the externref table wasm-bindgen adds (binaryen 108
+# exported the wrong one, which the JS glue then could not initialise). The file keeps its name, so the glue is
+# nv2_wasm.js. No wide-arithmetic here: browsers do not ship the proposal.
 rm -rf "$OUT/browser.tmp" && mkdir -p "$OUT/browser.tmp/opt"
-wasm-opt -Oz "${WASM_FEATURES[@]}" "$BUILT/nv2_wasm.wasm" -o "$OUT/browser.tmp/opt/nv2_wasm.wasm"
+wasm_opt -Oz "${WASM_FEATURES[@]}" "$BUILT/nv2_wasm.wasm" -o "$OUT/browser.tmp/opt/nv2_wasm.wasm"
 "$TOOLS/bin/wasm-bindgen" --target web --out-dir "$OUT/browser.tmp" "$OUT/browser.tmp/opt/nv2_wasm.wasm"
 rm -rf "$OUT/browser.tmp/opt"
 rm -rf "$OUT/browser" && mv "$OUT/browser.tmp" "$OUT/browser"

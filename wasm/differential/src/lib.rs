@@ -1,5 +1,5 @@
 //! Support for the differential test (`tests/differential.rs`): the policy module it runs in wasmtime, built the way
-//! `wasm/build.sh` builds it (profile `wasm-speed`, target `wasm32-unknown-unknown`).
+//! `wasm/build.sh` builds it (`cargo build-policy-module`, the alias in `.cargo/config.toml`).
 //!
 //! The test compares, for every fixture-corpus case and every attack case of the core, the verdict of the native
 //! pipeline, of [`nv2_core::verify::wire::verify_json`] natively, and of the policy module's `nv2_verify` in
@@ -9,9 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The package and the cargo arguments that build the policy module.
-const BUILD_ARGS: [&str; 7] =
-    ["build", "-p", "nv2-policy-wasm", "--profile", "wasm-speed", "--target", "wasm32-unknown-unknown"];
+/// The cargo command that builds the policy module (an alias: `.cargo/config.toml` says how, in one place).
+const BUILD_ARGS: [&str; 2] = ["build-policy-module", "--locked"];
 
 /// The policy module to test: `$NV2_POLICY_WASM` when set (for instance `wasm/dist/nv2-policy.wasm`, the
 /// wasm-opt output of `wasm/build.sh`), else the module cargo builds now (a no-op when it is up to date), in the

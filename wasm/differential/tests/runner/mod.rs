@@ -72,7 +72,7 @@ impl PolicyModule {
 
     fn engine() -> wasmtime::Result<Engine> {
         let mut config = Config::new();
-        config.consume_fuel(true);
+        config.consume_fuel(true).wasm_wide_arithmetic(true);
         Engine::new(&config)
     }
 
