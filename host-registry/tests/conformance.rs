@@ -103,15 +103,22 @@ fn oci_conformance_suite_passes_completely() {
     assert!(o.pass.is_some_and(|p| p > 900), "suspiciously few checks ran: {:?}", o.pass);
 }
 
-/// The private deployment: every request authenticated through the built-in token service.
-#[test]
-fn oci_conformance_suite_passes_with_token_auth() {
+/// An htpasswd file with the one user the suites log in as (alice / s3cret), in a directory that lives as long as
+/// the returned guard.
+fn alice_htpasswd() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let htpasswd = dir.path().join("htpasswd");
     let hash = bcrypt::hash("s3cret", 4).expect("bcrypt");
     std::fs::write(&htpasswd, format!("alice:{hash}\n")).expect("write htpasswd");
-    let path = htpasswd.to_str().expect("utf-8 path");
-    let flags = ["--access", "private", "--auth-scheme", "token", "--htpasswd", path];
+    let path = htpasswd.to_str().expect("utf-8 path").to_owned();
+    (dir, path)
+}
+
+/// The private deployment: every request authenticated through the built-in token service.
+#[test]
+fn oci_conformance_suite_passes_with_token_auth() {
+    let (_dir, htpasswd) = alice_htpasswd();
+    let flags = ["--access", "private", "--auth-scheme", "token", "--htpasswd", &htpasswd];
     let Some(o) = run_suite(&flags, &[("OCI_USERNAME", "alice"), ("OCI_PASSWORD", "s3cret")]) else { return };
     assert!(o.success, "conformance failed: {:#?}", o.failures);
     assert_eq!(o.fail, Some(0), "failing: {:#?}", o.failures);
@@ -230,12 +237,8 @@ fn oci_conformance_v1_1_1_passes() {
 /// 202 there: it cannot search repositories the caller may not read).
 #[test]
 fn oci_conformance_v1_1_1_passes_with_token_auth() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let htpasswd = dir.path().join("htpasswd");
-    let hash = bcrypt::hash("s3cret", 4).expect("bcrypt");
-    std::fs::write(&htpasswd, format!("alice:{hash}\n")).expect("write htpasswd");
-    let path = htpasswd.to_str().expect("utf-8 path");
-    let flags = ["--access", "private", "--auth-scheme", "token", "--htpasswd", path];
+    let (_dir, htpasswd) = alice_htpasswd();
+    let flags = ["--access", "private", "--auth-scheme", "token", "--htpasswd", &htpasswd];
     let env = [("OCI_USERNAME", "alice"), ("OCI_PASSWORD", "s3cret"), ("OCI_AUTOMATIC_CROSSMOUNT", "0")];
     let Some(o) = run_v1_1_1(&flags, &env) else { return };
     assert_v1_1_1_complete(&o, 74);
